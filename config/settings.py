@@ -1,0 +1,114 @@
+"""Every setting ZtoApi reads from the environment, with its default, checked at start-up.
+
+Most configuration is set via environment variables (or a `.env` file in the working directory).
+A bad value raises SettingsError with one line naming the variable.
+"""
+import os
+from dataclasses import dataclass
+from dataclasses import fields
+from urllib.parse import urlsplit
+
+THINK_TAGS_MODES = ("reasoning", "think", "strip", "raw")
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off", "")
+
+
+class SettingsError(ValueError):
+    """A setting has a value ZtoApi cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # server
+    port: int = 9090                      # PORT
+    web_concurrency: int = 1              # WEB_CONCURRENCY: gunicorn worker processes
+    debug_mode: bool = False              # DEBUG_MODE: log request summaries and upstream exchanges
+    max_request_bytes: int = 20 * 2**20   # MAX_REQUEST_BYTES: larger bodies get 413
+    cors_origins: str = "*"               # CORS_ORIGINS: Access-Control-Allow-Origin value
+    # clients
+    default_key: str = "sk-your-key"      # DEFAULT_KEY: the API key clients send as Bearer
+    default_stream: bool = True           # DEFAULT_STREAM: stream when a request omits `stream`
+    enable_thinking: bool = True          # ENABLE_THINKING: ask GLM to think before answering
+    think_tags_mode: str = "reasoning"    # THINK_TAGS_MODE: reasoning | think | strip | raw
+    # upstream
+    upstream_url: str = "https://chat.z.ai/api/chat/completions"  # UPSTREAM_URL
+    zai_token: str = ""                   # ZAI_TOKEN: logged-in token; empty = guest tokens
+    anon_token_enabled: bool = True       # ANON_TOKEN_ENABLED: mint guest tokens
+    zai_fe_version: str = ""              # ZAI_FE_VERSION: X-FE-Version; empty = built-in
+    zai_signing_secret: str = ""          # ZAI_SIGNING_SECRET: empty = built-in secret
+    upstream_connect_timeout: float = 10.0  # UPSTREAM_CONNECT_TIMEOUT: seconds
+    upstream_read_timeout: float = 120.0    # UPSTREAM_READ_TIMEOUT: seconds between bytes
+    upstream_pool_size: int = 256         # UPSTREAM_POOL_SIZE: kept-alive upstream connections
+    upstream_proxy: str = ""              # UPSTREAM_PROXY: http(s) proxy for upstream calls
+
+    @property
+    def upstream_origin(self):
+        parts = urlsplit(self.upstream_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @classmethod
+    def from_env(cls, environ=None, **overrides):
+        """Read every setting from `environ` (default os.environ); `overrides` win."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for field in fields(cls):
+            name = field.name.upper()
+            if field.name in overrides:
+                values[field.name] = overrides[field.name]
+            elif name in environ:
+                values[field.name] = _parse(name, field.type, environ[name])
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self):
+        """Raise SettingsError for values that parse but cannot work."""
+        if not 1 <= self.port <= 65535:
+            raise SettingsError(f"PORT must be between 1 and 65535, got {self.port}")
+        if self.web_concurrency < 1:
+            raise SettingsError("WEB_CONCURRENCY must be at least 1")
+        if self.think_tags_mode not in THINK_TAGS_MODES:
+            raise SettingsError(
+                f"THINK_TAGS_MODE must be one of {', '.join(THINK_TAGS_MODES)}, "
+                f"got {self.think_tags_mode!r}")
+        parts = urlsplit(self.upstream_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(f"UPSTREAM_URL must be an http(s) URL, got {self.upstream_url!r}")
+        if not self.default_key:
+            raise SettingsError("DEFAULT_KEY must not be empty")
+        if not self.zai_token and not self.anon_token_enabled:
+            raise SettingsError("set ZAI_TOKEN or ANON_TOKEN_ENABLED=true: no upstream credential")
+        for name in ("upstream_connect_timeout", "upstream_read_timeout"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name.upper()} must be a positive number of seconds")
+        if self.upstream_pool_size < 1 or self.max_request_bytes < 1:
+            raise SettingsError("UPSTREAM_POOL_SIZE and MAX_REQUEST_BYTES must be positive")
+
+
+def _parse(name, kind, raw):
+    text = raw.strip()
+    if kind in (bool, "bool"):
+        if text.lower() in TRUE_WORDS:
+            return True
+        if text.lower() in FALSE_WORDS:
+            return False
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    if kind in (int, "int"):
+        try:
+            return int(text)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if kind in (float, "float"):
+        try:
+            return float(text)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    return text
+
+
+def load_dotenv_files():
+    """Load `.env.local` then `.env` from the working directory, never overriding the environment."""
+    for path in (".env.local", ".env"):
+        if os.path.exists(path):
+            from dotenv import load_dotenv
+            load_dotenv(path, override=False)

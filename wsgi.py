@@ -1,0 +1,4 @@
+"""WSGI entry point: `gunicorn -c config/gunicorn.conf.py wsgi:app`."""
+from ztoapi import create_app
+
+app = create_app()

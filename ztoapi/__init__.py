@@ -1,0 +1,33 @@
+"""ZtoApi: an OpenAI-compatible API in front of Z.ai's GLM web chat."""
+from flask import Flask
+
+from config.settings import Settings
+from config.settings import load_dotenv_files
+
+
+def create_app(settings=None):
+    """Build the app; settings default to the environment (and `.env` files)."""
+    if settings is None:
+        load_dotenv_files()
+        settings = Settings.from_env()
+    app = Flask(__name__)
+    app.config["SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.json.sort_keys = False
+
+    from ztoapi import requestlog
+    requestlog.configure_logging(settings.debug_mode)
+    requestlog.init_app(app)
+
+    from ztoapi import cors
+    cors.init_app(app, settings.cors_origins)
+
+    from ztoapi.zai.client import ZaiClient
+    app.extensions["zai"] = ZaiClient(settings)
+
+    from ztoapi.errors import register_error_handlers
+    register_error_handlers(app)
+
+    from ztoapi.api import openai
+    app.register_blueprint(openai.bp, url_prefix="/v1")
+    return app

@@ -1,0 +1,53 @@
+"""The OpenAI-compatible API under /v1."""
+import orjson
+from flask import Blueprint
+from flask import current_app
+from flask import g
+from flask import request
+
+from ztoapi import auth
+from ztoapi import catalog
+from ztoapi.chat.completions import respond
+from ztoapi.chat.request import chat_request
+from ztoapi.errors import ApiError
+from ztoapi.schemas import JSON_ERROR
+from ztoapi.schemas import ChatCompletionRequest
+from ztoapi.schemas import load_or_400
+
+bp = Blueprint("openai", __name__)
+chat_schema = ChatCompletionRequest()
+
+
+@bp.before_request
+def check_api_key():
+    if request.method != "OPTIONS":
+        auth.require_key(request.headers, current_app.config["SETTINGS"].default_key)
+
+
+@bp.get("/models")
+def list_models():
+    return {"object": "list", "data": [model.card() for model in catalog.MODELS]}
+
+
+@bp.get("/models/<path:model_id>")
+def get_model(model_id):
+    return catalog.get_or_404(model_id).card()
+
+
+@bp.post("/chat/completions")
+def create_chat_completion():
+    settings = current_app.config["SETTINGS"]
+    body = load_or_400(chat_schema, json_body())
+    chat = chat_request(body, settings, request.headers.get("Accept", ""))
+    g.summary = {"model": chat.requested_model, "stream": chat.stream}
+    current_app.logger.debug("chat request: model=%s stream=%s messages=%d thinking=%s params=%s",
+                             chat.requested_model, chat.stream, len(chat.messages),
+                             chat.enable_thinking, chat.params)
+    return respond(chat, current_app.extensions["zai"], g.outcome)
+
+
+def json_body():
+    try:
+        return orjson.loads(request.get_data(cache=False))
+    except orjson.JSONDecodeError:
+        raise ApiError(400, JSON_ERROR) from None

@@ -1,0 +1,1 @@
+"""Translation between the OpenAI chat API and chat.z.ai replies."""

@@ -1,0 +1,78 @@
+"""OpenAI output: chat.completion.chunk SSE bytes and chat.completion bodies."""
+import secrets
+import time
+
+import orjson
+
+DONE = b"data: [DONE]\n\n"
+
+
+def new_completion_id():
+    return "chatcmpl-" + secrets.token_urlsafe(21).replace("-", "x").replace("_", "y")
+
+
+def openai_usage(usage):
+    """chat.z.ai's token counts in OpenAI's shape (zeros when the upstream sent none)."""
+    usage = usage or {}
+    prompt = int(usage.get("prompt_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion, "prompt_tokens_details": {"cached_tokens": cached}}
+
+
+class ChunkEncoder:
+    """Encodes the chunks of one stream; every chunk shares id, created and model."""
+
+    def __init__(self, completion_id, model, include_usage, created=None):
+        self.head = orjson.dumps({"id": completion_id, "object": "chat.completion.chunk",
+                                  "created": created or int(time.time()), "model": model})[:-1]
+        self.include_usage = include_usage
+        self.prefix = b"data: " + self.head + b',"choices":[{"index":0,"delta":'
+        usage = b',"usage":null' if include_usage else b""
+        self.suffix = b',"logprobs":null,"finish_reason":null}]' + usage + b"}\n\n"
+        self.finish_suffix = b',"logprobs":null,"finish_reason":"%s"}]' + usage + b"}\n\n"
+
+    def first(self):
+        return self.prefix + b'{"role":"assistant","content":""}' + self.suffix
+
+    def deltas(self, pairs):
+        """One chunk per run of pieces bound for the same field."""
+        out = []
+        field, texts = None, []
+        for name, text in pairs:
+            if name != field and texts:
+                out.append(self._delta(field, texts))
+                texts = []
+            field = name
+            texts.append(text)
+        if texts:
+            out.append(self._delta(field, texts))
+        return b"".join(out)
+
+    def finish(self, reason):
+        return self.prefix + b"{}" + self.finish_suffix % reason.encode()
+
+    def usage(self, usage):
+        return (b"data: " + self.head + b',"choices":[],"usage":' + orjson.dumps(openai_usage(usage))
+                + b"}\n\n")
+
+    def _delta(self, field, texts):
+        return self.prefix + orjson.dumps({field: "".join(texts)}) + self.suffix
+
+
+def error_event(error):
+    """The in-stream failure: an error event, then the end of the stream."""
+    return b"data: " + orjson.dumps(error.body()) + b"\n\n" + DONE
+
+
+def completion_body(completion_id, model, fields, usage, created=None):
+    """The chat.completion object for a finished reply."""
+    message = {"role": "assistant", "content": fields.get("content", ""), "refusal": None,
+               "annotations": []}
+    if fields.get("reasoning_content"):
+        message["reasoning_content"] = fields["reasoning_content"]
+    return {"id": completion_id, "object": "chat.completion", "created": created or int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+            "usage": openai_usage(usage)}

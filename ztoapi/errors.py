@@ -1,0 +1,58 @@
+"""The one error type, and the handlers that turn every failure into the OpenAI error envelope."""
+import logging
+
+import orjson
+from flask import Response
+from flask import request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("ztoapi")
+
+TYPES_BY_STATUS = {400: "invalid_request_error", 401: "invalid_request_error",
+                   403: "permission_error", 404: "invalid_request_error",
+                   405: "invalid_request_error", 413: "invalid_request_error",
+                   429: "rate_limit_error"}
+
+
+class ApiError(Exception):
+    """A failure with an HTTP status and an OpenAI-shaped body."""
+
+    def __init__(self, status, message, code=None, param=None, type=None, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+        self.type = type or TYPES_BY_STATUS.get(status, "server_error")
+        self.headers = headers or {}
+
+    def body(self):
+        return {"error": {"message": self.message, "type": self.type,
+                          "param": self.param, "code": self.code}}
+
+    def response(self):
+        return Response(orjson.dumps(self.body()), status=self.status, headers=self.headers,
+                        mimetype="application/json")
+
+
+def register_error_handlers(app):
+    """Every error leaves the app as the OpenAI envelope."""
+    app.register_error_handler(ApiError, ApiError.response)
+    app.register_error_handler(HTTPException, _http_exception)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _http_exception(error):
+    where = f"({request.method} {request.path})"
+    if error.code == 404:
+        return ApiError(404, f"Invalid URL {where}").response()
+    if error.code == 405:
+        return ApiError(405, f"Method not allowed {where}").response()
+    if error.code == 413:
+        return ApiError(413, "The request body is too large.", code="request_too_large").response()
+    return ApiError(error.code or 500, error.description or error.name).response()
+
+
+def _unexpected(error):
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return ApiError(500, "The server had an error while processing your request.").response()

@@ -1,0 +1,168 @@
+"""The upstream message document, split into reasoning and answer as it grows.
+
+chat.z.ai streams one Markdown document per reply: `delta_content` appends to it and
+`edit_index`/`edit_content` replace it from a code-point offset. While GLM thinks, the document is
+a `<details type="reasoning" …>` block with a `<summary>` line and every reasoning line quoted with
+`> `; the answer follows `</details>\\n`. The think→answer edit rewrites the header and carries the
+first answer words, so edits must be applied, not skipped.
+
+Appends, the hot path, are parsed incrementally; an edit that rewrites text already read (once per
+reply) re-reads the whole document and emits only what is new.
+"""
+REASONING = "reasoning"
+ANSWER = "answer"
+OPEN_MARKUP = "open_markup"     # the <details>/<summary> header, kept only with keep_markup
+CLOSE_MARKUP = "close_markup"   # "\n</details>\n", kept only with keep_markup
+
+_START, _HEADER, _THINKING, _ANSWERING = range(4)
+_DETAILS = "<details"
+_CLOSE = "</details>"
+_HOLD = ("\n" + _CLOSE, "\n> ")
+
+
+class Splitter:
+    """Turns document text, fed in order, into (kind, text) pieces."""
+
+    def __init__(self, keep_markup=False):
+        self.keep_markup = keep_markup
+        self.state = _START
+        self.pending = ""
+        self.line_start = False
+        self.skip_newline = False
+
+    def feed(self, text):
+        pieces = []
+        text = self.pending + text
+        self.pending = ""
+        if self.state == _START:
+            if text.startswith(_DETAILS):
+                self.state = _HEADER
+            elif _DETAILS.startswith(text):
+                self.pending = text
+                return pieces
+            else:
+                self.state = _ANSWERING
+        if self.state == _HEADER:
+            text = self._read_header(text, pieces)
+        if self.state == _THINKING:
+            text = self._read_reasoning(text, pieces)
+        if self.state == _ANSWERING and text:
+            if self.skip_newline:
+                self.skip_newline = False
+                text = text[1:] if text[0] == "\n" else text
+            if text:
+                pieces.append((ANSWER, text))
+        return pieces
+
+    def finish(self):
+        """Pieces still held back when the document is complete."""
+        text, self.pending = self.pending, ""
+        if not text or self.state == _HEADER:
+            return []
+        if self.state == _THINKING:
+            return [(REASONING, text if self.keep_markup else text.replace("\n> ", "\n"))]
+        return [(ANSWER, text)]
+
+    def _read_header(self, text, pieces):
+        tag_end = text.find(">")
+        summary_end = text.find("</summary>", tag_end)
+        if tag_end == -1 or (summary_end == -1 and "<summary>" in text[tag_end:tag_end + 11]):
+            self.pending = text
+            return ""
+        if summary_end == -1 and len(text) - tag_end < 11:
+            self.pending = text
+            return ""
+        end = summary_end + len("</summary>") if summary_end != -1 else tag_end + 1
+        if text[end:end + 1] == "\n":
+            end += 1
+        if self.keep_markup:
+            pieces.append((OPEN_MARKUP, text[:end]))
+        self.state = _THINKING
+        self.line_start = True
+        return text[end:]
+
+    def _read_reasoning(self, text, pieces):
+        if self.line_start and not self.keep_markup:
+            if len(text) < 2 and "> ".startswith(text):
+                self.pending = text
+                return ""
+            self.line_start = False
+            if text.startswith("> "):
+                text = text[2:]
+        close = text.find(_CLOSE)
+        if close != -1:
+            body, rest = text[:close], text[close + len(_CLOSE):]
+            body = body[:-1] if body.endswith("\n") else body
+            self._add_reasoning(body, pieces)
+            if self.keep_markup:
+                pieces.append((CLOSE_MARKUP, "\n" + _CLOSE + "\n"))
+            self.state = _ANSWERING
+            self.skip_newline = True
+            return rest
+        cut = _held_tail(text)
+        self.pending = text[cut:]
+        self._add_reasoning(text[:cut], pieces)
+        return ""
+
+    def _add_reasoning(self, body, pieces):
+        if not self.keep_markup:
+            body = body.replace("\n> ", "\n")
+        if body:
+            pieces.append((REASONING, body))
+
+
+def _held_tail(text):
+    """Where the text stops being safe to emit: a tail that may begin `\\n> ` or `</details>`."""
+    cut = len(text)
+    newline = text.rfind("\n")
+    if newline != -1 and any(marker.startswith(text[newline:]) for marker in _HOLD):
+        cut = newline
+    bracket = text.rfind("<")
+    if bracket != -1 and bracket < cut and _CLOSE.startswith(text[bracket:]):
+        cut = bracket
+    return cut
+
+
+class Document:
+    """Applies appends and edits, and reports the new reasoning and answer text of each."""
+
+    def __init__(self, keep_markup=False):
+        self.keep_markup = keep_markup
+        self.parts = []
+        self.length = 0
+        self.splitter = Splitter(keep_markup)
+        self.sent = {REASONING: 0, ANSWER: 0, OPEN_MARKUP: 0, CLOSE_MARKUP: 0}
+
+    def append(self, text):
+        self.parts.append(text)
+        self.length += len(text)
+        return self._count(self.splitter.feed(text))
+
+    def edit(self, index, text):
+        if index >= self.length:
+            return self.append(text)
+        document = "".join(self.parts)[:index] + text
+        self.parts = [document]
+        self.length = len(document)
+        self.splitter = Splitter(self.keep_markup)
+        whole = {}
+        for kind, piece in self.splitter.feed(document):
+            whole[kind] = whole.get(kind, "") + piece
+        pieces = []
+        for kind, piece in whole.items():
+            if kind in (OPEN_MARKUP, CLOSE_MARKUP):
+                new = "" if self.sent[kind] else piece
+            else:
+                new = piece[self.sent[kind]:]
+            self.sent[kind] = max(self.sent[kind], len(piece))
+            if new:
+                pieces.append((kind, new))
+        return pieces
+
+    def finish(self):
+        return self._count(self.splitter.finish())
+
+    def _count(self, pieces):
+        for kind, piece in pieces:
+            self.sent[kind] += len(piece)
+        return pieces
