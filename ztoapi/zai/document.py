@@ -18,6 +18,7 @@ _START, _HEADER, _THINKING, _ANSWERING = range(4)
 _DETAILS = "<details"
 _CLOSE = "</details>"
 _HOLD = ("\n" + _CLOSE, "\n> ")
+_SUMMARY = ("\n<summary>", "<summary>")
 
 
 class Splitter:
@@ -65,15 +66,21 @@ class Splitter:
 
     def _read_header(self, text, pieces):
         tag_end = text.find(">")
-        summary_end = text.find("</summary>", tag_end)
-        if tag_end == -1 or (summary_end == -1 and "<summary>" in text[tag_end:tag_end + 11]):
+        after = text[tag_end + 1:]
+        if tag_end == -1 or any(s.startswith(after) for s in _SUMMARY):
             self.pending = text
             return ""
-        if summary_end == -1 and len(text) - tag_end < 11:
-            self.pending = text
+        end = tag_end + 1
+        if after.startswith(_SUMMARY):
+            end = text.find("</summary>", tag_end)
+            if end == -1:
+                self.pending = text
+                return ""
+            end += len("</summary>")
+        if end == len(text):
+            self.pending = text   # a newline may still follow the header
             return ""
-        end = summary_end + len("</summary>") if summary_end != -1 else tag_end + 1
-        if text[end:end + 1] == "\n":
+        if text[end] == "\n":
             end += 1
         if self.keep_markup:
             pieces.append((OPEN_MARKUP, text[:end]))

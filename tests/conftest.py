@@ -1,0 +1,102 @@
+"""Fixtures: the fake chat.z.ai, the app against it, and the real server under gunicorn."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openai
+import pytest
+import requests
+
+from config.settings import Settings
+from tests.fakezai import FakeZai
+from ztoapi import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "sk-test-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+@pytest.fixture(scope="session")
+def fake():
+    upstream = FakeZai().start()
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_fake(request):
+    """Each test starts with an empty request log and no queued scripts."""
+    if "fake" in request.fixturenames:
+        request.getfixturevalue("fake").reset()
+
+
+def settings_for(fake, **overrides):
+    return Settings.from_env({}, upstream_url=f"{fake.url}/api/chat/completions",
+                             default_key=KEY, **overrides)
+
+
+@pytest.fixture
+def app(fake):
+    return create_app(settings_for(fake))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(env_overrides):
+    """Run ZtoApi as deployed (gunicorn, gevent worker) on a free loopback port."""
+    port = free_port()
+    env = dict(os.environ, PORT=str(port), **env_overrides)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {process.stderr.read()}")
+        try:
+            requests.get(f"{base}/v1/models", timeout=1)
+            return process, base
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("gunicorn did not start in 30 s")
+
+
+def stop_gunicorn(process):
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    process.stderr.close()
+
+
+@pytest.fixture(scope="session")
+def server(fake):
+    """Base URL (no /v1) of ZtoApi under gunicorn with gevent workers, against the fake."""
+    process, base = start_gunicorn({
+        "UPSTREAM_URL": f"{fake.url}/api/chat/completions", "DEFAULT_KEY": KEY,
+        "WEB_CONCURRENCY": "2", "DEBUG_MODE": "false"})
+    yield base
+    stop_gunicorn(process)
+
+
+@pytest.fixture
+def sdk(server):
+    """The official OpenAI Python client, validating every response strictly."""
+    return openai.OpenAI(base_url=f"{server}/v1", api_key=KEY, max_retries=0,
+                         _strict_response_validation=True)

@@ -1,0 +1,33 @@
+"""Serve the fake upstream: prints one line "READY <port>" once listening, then serves until killed."""
+
+import argparse
+import threading
+
+from .auth import DEFAULT_SECRET, SIGNATURE_MODES
+from .server import FakeZai
+
+
+def main(argv=None) -> None:
+    """Parse arguments, start the fake and block forever."""
+    parser = argparse.ArgumentParser(prog="python -m tests.fakezai", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--secret", default=DEFAULT_SECRET)
+    parser.add_argument("--min-fe-version", default="1.0.94")
+    parser.add_argument("--fe-version", default="1.0.98")
+    parser.add_argument("--signature-mode", choices=SIGNATURE_MODES, default="hmac-b64")
+    parser.add_argument("--user-token", action="append", default=[], help="seed a real-user token (repeatable)")
+    args = parser.parse_args(argv)
+    fake = FakeZai(secret=args.secret, min_fe_version=args.min_fe_version, signature_mode=args.signature_mode,
+                   user_tokens=args.user_token, fe_version=args.fe_version).start(args.host, args.port)
+    print(f"READY {fake.port}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,197 @@
+"""Reply scripting and SSE event generation that mimic chat.z.ai streams (protocol notes §5)."""
+
+import json
+import random
+import re
+import secrets
+import string
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+THINK_HEAD = '<details type="reasoning" done="false" view="" last_tool_call_name="">\n<summary>Thinking…</summary>\n'
+EDIT_INDEX = len('<details type="reasoning" done="')  # 32
+ERROR_500 = {"detail": "Something went wrong, please try again later", "code": 500}
+VERSION_426 = {
+    "detail": "Your client version (unknown) is outdated. Minimum required: 1.0.0. Please refresh the page",
+    "code": 426,
+}
+CUT = object()  # frame marker: drop the connection without finishing the chunked body
+
+HTTP_FAULTS = ("http500", "http429", "waf405", "version426_http")
+MID_FAULTS = ("error_mid", "cut", "stall", "toplevel_error", "malformed")
+FAULTS = HTTP_FAULTS + MID_FAULTS + ("error_start", "version426", "signature")
+SCRIPT_KEYS = {
+    "answer": str, "reasoning": str, "chunk": int, "seed": int, "delay_ms": (int, float),
+    "first_delay_ms": (int, float), "fault": str, "after": int, "stall_s": (int, float),
+}
+DIRECTIVE = re.compile(r"\[\[fake\s*(\{.*?\})\s*\]\]", re.S)
+
+
+def check_script(script: dict) -> dict:
+    """Validate script keys, types and ranges; return the script or raise ValueError."""
+    for key, value in script.items():
+        if key not in SCRIPT_KEYS:
+            raise ValueError(f"unknown script key {key!r}; expected one of {sorted(SCRIPT_KEYS)}")
+        if isinstance(value, bool) or not isinstance(value, SCRIPT_KEYS[key]):
+            raise ValueError(f"script key {key!r} has the wrong type: {value!r}")
+        if not isinstance(value, str) and key != "seed" and value < (1 if key == "chunk" else 0):
+            raise ValueError(f"script key {key!r} is out of range: {value!r}")
+    if script.get("fault", FAULTS[0]) not in FAULTS:
+        raise ValueError(f"unknown fault {script['fault']!r}; expected one of {list(FAULTS)}")
+    return script
+
+
+def parse_directive(text: str) -> tuple[dict, str]:
+    """Split a `[[fake {JSON}]]` directive off text; return (script, remaining text)."""
+    match = DIRECTIVE.search(text)
+    if not match:
+        return {}, text
+    try:
+        script = json.loads(match.group(1))
+    except ValueError as exc:
+        raise ValueError(f"invalid [[fake]] directive JSON: {exc}") from None
+    if not isinstance(script, dict):
+        raise ValueError("the [[fake]] directive must hold a JSON object")
+    return check_script(script), (text[:match.start()] + text[match.end():]).strip()
+
+
+def message_text(content) -> str:
+    """Return a message's text: the string itself, or its text parts joined with newlines."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p["text"] for p in content if isinstance(p, dict) and p.get("type") == "text"
+                         and isinstance(p.get("text"), str))
+    return ""
+
+
+def last_user_text(messages) -> str:
+    """Return the text of the last user message ("" if none)."""
+    users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"] if isinstance(messages, list) else []
+    return message_text(users[-1].get("content")) if users else ""
+
+
+def make_usage(messages: list, reasoning: str, answer: str) -> dict:
+    """Return deterministic usage: whitespace word counts, and `words` = characters generated."""
+    prompt = sum(len(message_text(m.get("content")).split()) for m in messages if isinstance(m, dict))
+    completion = len(reasoning.split()) + len(answer.split())
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": 0}, "words": len(answer) + len(reasoning)}
+
+
+@dataclass
+class Reply:
+    """Everything needed to stream one chat completion."""
+
+    answer: str
+    reasoning: str | None  # None: thinking disabled
+    model: str
+    usage: dict
+    chunk: int | None = None
+    seed: int = 0
+    delay_ms: float = 0
+    fault: str | None = None
+    after: int = 2
+    stall_s: float = 30
+
+
+def build_reply(body: dict, script: dict) -> Reply:
+    """Combine a validated request body with its script (directive and/or queued)."""
+    messages = body["messages"]
+    _, text = parse_directive(last_user_text(messages))
+    thinking = (body.get("features") or {}).get("enable_thinking") is True
+    answer = script.get("answer", "Echo: " + text)
+    reasoning = script.get("reasoning", f"The user wrote: {text}\nI will echo it.") if thinking else None
+    options = {k: script[k] for k in ("chunk", "seed", "delay_ms", "fault", "after", "stall_s") if k in script}
+    return Reply(answer, reasoning, body["model"], make_usage(messages, reasoning or "", answer), **options)
+
+
+def split(text: str, rng: random.Random, chunk: int | None) -> list[str]:
+    """Cut text into code-point chunks of a fixed size, or of seeded random sizes 1..12."""
+    parts, i = [], 0
+    while i < len(text):
+        size = chunk or rng.randint(1, 12)
+        parts.append(text[i:i + size])
+        i += size
+    return parts
+
+
+def events(reply: Reply) -> Iterator[tuple[str, dict]]:
+    """Yield (kind, data) pairs, kind in think/answer/tail, keeping the message document consistent."""
+    rng = random.Random(reply.seed)
+    answer_parts = split(reply.answer, rng, reply.chunk)
+    doc = ""
+    if reply.reasoning is not None:
+        started = time.monotonic()
+        quoted = "> " + reply.reasoning.replace("\n", "\n> ")
+        think_parts = split(quoted[2:], rng, reply.chunk) or [""]
+        think_parts[0] = THINK_HEAD + "> " + think_parts[0]
+        for part in think_parts:
+            doc += part
+            yield "think", {"delta_content": part, "phase": "thinking"}
+        secs = max(1, round(time.monotonic() - started))
+        edit = (f'true" duration="{secs}" view="" last_tool_call_name="">\n<summary>Thought for {secs} seconds</summary>\n'
+                f"{quoted}\n</details>\n" + (answer_parts.pop(0) if answer_parts else ""))
+        doc = doc[:EDIT_INDEX] + edit
+        yield "answer", {"edit_index": EDIT_INDEX, "edit_content": edit, "phase": "answer"}
+    for part in answer_parts:
+        doc += part
+        yield "answer", {"delta_content": part, "phase": "answer"}
+    usage = reply.usage
+    completion_id = "chatcmpl-" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(10))
+    yield "tail", {"usage": usage, "phase": "other"}
+    yield "tail", {"id": completion_id, "object": "chat.completion.chunk", "created": int(time.time()),
+                   "model": reply.model, "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": "stop"}],
+                   "usage": usage, "phase": "answer"}
+    yield "tail", {"done": True, "delta_content": "", "phase": "done"}
+    yield "tail", {"role": "assistant", "usage": usage, "message_id": str(uuid.uuid4()), "done": True,
+                   "edit_index": len(doc), "edit_content": "", "phase": "other"}
+
+
+def sse(obj) -> str:
+    """Frame one object as upstream does: Python-style JSON, raw UTF-8, blank line after."""
+    return "data: " + json.dumps(obj, ensure_ascii=False) + "\n\n"
+
+
+def chat_event(data: dict) -> str:
+    """Frame a `chat:completion` envelope around data."""
+    return sse({"type": "chat:completion", "data": data})
+
+
+def version_426_event() -> str:
+    """Return the in-band "client version outdated" event (double-nested error)."""
+    return chat_event({"data": {"error": VERSION_426, "done": True}, "error": VERSION_426, "done": True})
+
+
+JUNK = (": ping\n\n", "data: {oops\n\n", "data: \n\n", chat_event({"phase": "mystery"}))
+
+
+def frames(reply: Reply, sleep: Callable[[float], object]) -> Iterator[object]:
+    """Yield SSE frames (str) for reply, applying delays and the scripted fault; CUT means drop the connection."""
+    if reply.fault == "error_start":
+        yield chat_event({"error": ERROR_500})
+        return
+    answers, junk, fired = 0, [], reply.fault not in MID_FAULTS
+    for i, (kind, data) in enumerate(events(reply)):
+        if i and reply.delay_ms:
+            sleep(reply.delay_ms / 1000)
+        if not fired and kind != "think" and (answers >= reply.after or kind == "tail"):
+            fired = True
+            if reply.fault == "error_mid":
+                yield chat_event({"error": ERROR_500})
+                return
+            if reply.fault == "toplevel_error":
+                yield sse({"error": ERROR_500})
+                return
+            if reply.fault == "cut":
+                yield CUT
+                return
+            if reply.fault == "stall":
+                sleep(reply.stall_s)
+            junk = list(JUNK) if reply.fault == "malformed" else []
+        if junk:
+            yield junk.pop(0)
+        yield chat_event(data)
+        answers += kind == "answer"

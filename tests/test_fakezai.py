@@ -1,0 +1,271 @@
+"""Self-tests for the fake chat.z.ai upstream in tests/fakezai."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.fakezai import FakeZai, make_user_token, sign, start_in_thread
+from tests.fakezai.stream import Reply, events
+
+ROOT = Path(__file__).resolve().parents[1]
+CAPTURE = Path("/work/shared/fixtures/zai-glm46-thinking.sse")
+VERSION = "prod-fe-1.0.98"
+
+
+@pytest.fixture()
+def fake():
+    """A running fake with one seeded real-user token."""
+    server = start_in_thread(user_tokens=[make_user_token("user-1")])
+    yield server
+    server.stop()
+
+
+def guest(fake) -> tuple[str, str]:
+    """Mint a guest; return (token, user id)."""
+    data = requests.get(fake.url + "/api/v1/auths/", timeout=5).json()
+    return data["token"], data["id"]
+
+
+def chat(fake, text="Hello, 世界", *, thinking=False, token=None, query=None, headers=None, body=None,
+         prompt=None, ts=None, stream=False):
+    """POST a correctly signed chat request (pieces overridable) and return the response."""
+    if token is None:
+        token, user_id = guest(fake)
+    else:
+        user_id = requests.get(fake.url + "/api/v1/auths/", headers={"Authorization": f"Bearer {token}"},
+                               timeout=5).json()["id"]
+    ts = ts or int(time.time() * 1000)
+    rid = str(uuid.uuid4())
+    q = {"timestamp": str(ts), "requestId": rid, "user_id": user_id, "token": token, "signature_timestamp": str(ts)}
+    b = {"stream": True, "model": "GLM-4-6-API-V1", "messages": [{"role": "user", "content": text}],
+         "signature_prompt": text if prompt is None else prompt, "features": {"enable_thinking": thinking},
+         "chat_id": "c1", "id": "m1"}
+    h = {"Authorization": f"Bearer {token}", "X-FE-Version": VERSION,
+         "X-Signature": sign(text if prompt is None else prompt, rid, ts, user_id)}
+    return requests.post(fake.url + "/api/chat/completions", params={**q, **(query or {})},
+                         headers={**h, **(headers or {})}, json={**b, **(body or {})}, timeout=10, stream=stream)
+
+
+def sse_events(resp) -> list[dict]:
+    """Parse every JSON `data:` line of an SSE response."""
+    return [json.loads(line[6:]) for line in resp.iter_lines(decode_unicode=True) if line.startswith("data: {")
+            and line != "data: {oops"]
+
+
+def replay(datas) -> str:
+    """Apply delta_content (append) and edit_index/edit_content (replace from offset) to a document."""
+    doc = ""
+    for d in datas:
+        if "edit_index" in d:
+            doc = doc[:d["edit_index"]] + d["edit_content"]
+        elif "delta_content" in d:
+            doc += d["delta_content"]
+    return doc
+
+
+def test_signature_vectors():
+    args = ("Hello, 世界", "11111111-2222-3333-4444-555555555555", 1760000000000,
+            "316bcb48-ff2f-4a15-853d-f2a29b67ff0f")
+    assert sign(*args) == "03199b8ca007f27213062e9fe436153a8165b01d725cc7c63d16e5c4992ba813"
+    assert sign(*args, mode="hmac-raw") == "dda7b4ff15f5b970a213db2b74645306f0f49908352e283c9716963267914b03"
+    assert sign(*args, secret="junjie") == "6dfb3f662e27b042a2fd13b1d0a46a849e98f82c97558246d8a8202a8cea266f"
+    assert sign(*args, secret="junjie", mode="hmac-raw") == \
+        "e3aec9551206fb663e65ca85c07927f639f0e95a32cd521c6945fd5ed5932888"
+
+
+def test_replay_matches_real_capture_conventions():
+    if CAPTURE.exists():
+        datas = [json.loads(l[6:])["data"] for l in CAPTURE.read_text("utf-8").splitlines() if l.startswith("data: ")]
+        doc = replay(datas)
+        assert len(doc) == datas[-1]["edit_index"] == 6308
+        assert doc.endswith("</details>\nHey there! I'm doing great, thanks for asking. As an AI, I'm always "
+                            "ready and eager to help.\n\nWhat can I do for you today?")
+    reasoning, answer = "Plan:\n\n 世界 👋🏽 split\nend", "Hi 世界! 🎉 ok"
+    for seed in range(20):
+        datas = [d for _, d in events(Reply(answer, reasoning, "GLM-4-6-API-V1", {}, seed=seed))]
+        doc = replay(datas)
+        assert doc.endswith('seconds</summary>\n> Plan:\n> \n>  世界 👋🏽 split\n> end\n</details>\n' + answer)
+        assert datas[-1]["edit_index"] == len(doc) and datas[-1]["edit_content"] == ""
+        edit = next(d for d in datas if "edit_index" in d)
+        assert edit["edit_index"] == 32 and edit["phase"] == "answer"
+
+
+def test_guest_mint_profile_and_index(fake):
+    data = requests.get(fake.url + "/api/v1/auths/", timeout=5).json()
+    assert data["email"] == data["name"] + "@guest.com" and data["role"] == "guest" and data["idp"] == "z.ai"
+    head, payload, sig = data["token"].split(".")
+    pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
+    assert json.loads(base64.urlsafe_b64decode(pad(head))) == {"alg": "ES256", "typ": "JWT"}
+    assert json.loads(base64.urlsafe_b64decode(pad(payload))) == {"id": data["id"], "email": data["email"]}
+    assert "=" not in sig and fake.issued_tokens == [data["token"]]
+    me = requests.get(fake.url + "/api/v1/auths/", headers={"Authorization": "Bearer " + data["token"]}, timeout=5)
+    assert me.json() == data
+    bad = requests.get(fake.url + "/api/v1/auths/", headers={"Authorization": "Bearer nope"}, timeout=5)
+    assert bad.status_code == 401 and "expired" in bad.json()["detail"]
+    assert "prod-fe-1.0.98" in requests.get(fake.url + "/", timeout=5).text
+    models = {m["id"]: m for m in requests.get(fake.url + "/api/models", timeout=5).json()["data"]}
+    assert {"0727-360B-API", "0727-106B-API", "glm-4.5v", "GLM-4-6-API-V1"} <= set(models)
+    assert models["glm-4.5v"]["info"]["meta"]["capabilities"]["vision"] is True
+    assert [m for m in models.values() if not m["info"]["is_active"]]
+    assert requests.get(fake.url + "/nope", timeout=5).json() == {"detail": "Not Found"}
+
+
+def test_upload_user_ok_guest_rejected(fake):
+    files = {"file": ("a.png", b"\x89PNG\r\n\x1a\n\x00\xff\r\n", "image/png")}
+    user_token = make_user_token("user-1")  # unknown: a fresh random signature part
+    assert requests.post(fake.url + "/api/v1/files/", files=files, timeout=5,
+                         headers={"Authorization": "Bearer " + user_token}).status_code == 401
+    seeded = next(t for t in fake._users if fake._users[t]["role"] == "user")
+    resp = requests.post(fake.url + "/api/v1/files/", files=files, headers={"Authorization": "Bearer " + seeded},
+                         timeout=5).json()
+    assert resp["filename"] == "a.png" and resp["user_id"] == "user-1" and resp["hash"] is None
+    assert resp["meta"] == {"name": "a.png", "content_type": "image/png", "size": 12}
+    gtoken, _ = guest(fake)
+    denied = requests.post(fake.url + "/api/v1/files/", files=files, headers={"Authorization": "Bearer " + gtoken},
+                           timeout=5)
+    assert denied.status_code == 403 and "detail" in denied.json()
+
+
+def test_thinking_stream_replays_into_document(fake):
+    resp = chat(fake, "Hello, 世界", thinking=True)
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+    assert resp.headers["x-chat-id"] == "c1" and resp.headers["x-trace-id"]
+    assert '"phase": "thinking"' in resp.text and "世界" in resp.text and "[DONE]" not in resp.text
+    datas = [e["data"] for e in sse_events(resp)]
+    assert datas[0]["delta_content"].startswith('<details type="reasoning" done="false" view="" '
+                                                'last_tool_call_name="">\n<summary>Thinking…</summary>\n> ')
+    doc = replay(datas)
+    assert doc.endswith("> The user wrote: Hello, 世界\n> I will echo it.\n</details>\nEcho: Hello, 世界")
+    assert [d["phase"] for d in datas[-4:]] == ["other", "answer", "done", "other"]
+    assert datas[-1]["edit_index"] == len(doc) and datas[-3]["model"] == "GLM-4-6-API-V1"
+    answer, reasoning = "Echo: Hello, 世界", "The user wrote: Hello, 世界\nI will echo it."
+    assert datas[-1]["usage"] == {"prompt_tokens": 2, "completion_tokens": 12, "total_tokens": 14,
+                                  "prompt_tokens_details": {"cached_tokens": 0}, "words": len(answer + reasoning)}
+    req = fake.requests[-1]
+    assert req["path"] == "/api/chat/completions" and req["headers"]["x-fe-version"] == VERSION
+    assert req["body"]["chat_id"] == "c1" and req["query"]["requestId"]
+
+
+def test_directive_without_thinking(fake):
+    text = 'Say [[fake {"answer": "abcdefg", "chunk": 3}]]'
+    datas = [e["data"] for e in sse_events(chat(fake, text))]
+    assert [d.get("delta_content") for d in datas[:3]] == ["abc", "def", "g"]
+    assert all(d["phase"] != "thinking" for d in datas) and replay(datas) == "abcdefg"
+    fake.script_next(chunk=100)
+    datas = [e["data"] for e in sse_events(chat(fake, 'Say again [[fake {"seed": 5}]]'))]
+    assert datas[0] == {"delta_content": "Echo: Say again", "phase": "answer"} and len(datas) == 5
+
+
+def test_signature_and_prompt_checks(fake):
+    bad = {"detail": "403: Signature validation failed: 签名验证失败"}
+    assert chat(fake, headers={"X-Signature": "0" * 64}).json() == bad
+    assert chat(fake, prompt="something else").json() == bad
+    assert chat(fake, headers={"X-Signature": None}).json() == bad
+    now = int(time.time() * 1000)
+    assert chat(fake, ts=now - 300_000).status_code == 200
+    assert chat(fake, ts=now - 600_000).json() == bad
+    assert chat(fake, "list", body={"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "x"}},
+        {"type": "text", "text": "b"}]}]}, prompt="a\nb").status_code == 200
+
+
+def test_auth_query_model_errors(fake):
+    assert chat(fake, headers={"Authorization": "Bearer forged"}).status_code == 401
+    for query in ({"user_id": "other"}, {"signature_timestamp": "1"}, {"token": "x"}, {"requestId": ""}):
+        resp = chat(fake, query=query)
+        assert resp.status_code == 400 and resp.json()["detail"]
+    assert chat(fake, body={"model": "GLM-4.6"}).json() == {"detail": "Model not found"}
+    assert chat(fake, body={"chat_id": None}).status_code == 400
+
+
+@pytest.mark.parametrize("headers", [{"X-FE-Version": None}, {"X-FE-Version": "prod-fe-1.0.79"}])
+def test_outdated_version_gets_inband_426(fake, headers):
+    resp = chat(fake, headers=headers)
+    assert resp.status_code == 200
+    error = {"detail": "Your client version (unknown) is outdated. Minimum required: 1.0.0. Please refresh the page",
+             "code": 426}
+    assert sse_events(resp) == [{"type": "chat:completion",
+                                 "data": {"data": {"error": error, "done": True}, "error": error, "done": True}}]
+
+
+@pytest.mark.parametrize("fault, status", [("http500", 500), ("http429", 429), ("waf405", 405),
+                                           ("version426_http", 426), ("signature", 400)])
+def test_http_faults(fake, fault, status):
+    fake.script_next(fault=fault)
+    resp = chat(fake)
+    assert resp.status_code == status
+    assert ("<title>405</title>" in resp.text) if fault == "waf405" else resp.json()["detail"]
+
+
+def test_stream_faults(fake):
+    text = 'hi [[fake {"answer": "one two three four", "chunk": 4, "fault": "error_mid"}]]'
+    events_ = sse_events(chat(fake, text))
+    assert len(events_) == 3 and events_[-1]["data"]["error"]["code"] == 500
+    fake.script_next(fault="error_start")
+    assert [e["data"] for e in sse_events(chat(fake))] == [
+        {"error": {"detail": "Something went wrong, please try again later", "code": 500}}]
+    fake.script_next(fault="toplevel_error", after=0)
+    assert sse_events(chat(fake)) == [{"error": {"detail": "Something went wrong, please try again later",
+                                                 "code": 500}}]
+    fake.script_next(fault="cut", chunk=2)
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        chat(fake)
+    fake.script_next(fault="malformed", after=1)
+    resp = chat(fake, thinking=True)
+    for junk in ("data: {oops\n\n", "data: \n\n", ": ping\n\n", '"phase": "mystery"'):
+        assert junk in resp.text
+    datas = [e["data"] for e in sse_events(resp)]
+    assert replay(datas).endswith("</details>\nEcho: Hello, 世界") and datas[-1]["edit_index"] == len(replay(datas))
+    fake.script_next(fault="stall", stall_s=0.3, chunk=100)
+    started = time.monotonic()
+    assert replay(e["data"] for e in sse_events(chat(fake))) == "Echo: Hello, 世界"
+    assert time.monotonic() - started >= 0.3
+
+
+def test_control_endpoints_and_closed_early(fake):
+    assert requests.post(fake.url + "/__fake/script", json={"fault": "nope"}, timeout=5).status_code == 400
+    assert requests.post(fake.url + "/__fake/script", json={"answer": "scripted"}, timeout=5).json() == {"queued": 1}
+    assert replay(e["data"] for e in sse_events(chat(fake))) == "scripted"
+    fake.script_next(answer="x" * 200, chunk=1, delay_ms=20)
+    resp = chat(fake, stream=True)
+    next(resp.iter_lines())
+    assert requests.get(fake.url + "/__fake/stats", timeout=5).json()["open_streams"] == 1
+    resp.close()
+    deadline = time.monotonic() + 5
+    while fake.closed_early == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert fake.closed_early == 1 and fake.open_streams == 0
+    logged = requests.get(fake.url + "/__fake/requests", timeout=5).json()
+    assert logged and not any(r["path"].startswith("/__fake") for r in logged)
+    assert requests.post(fake.url + "/__fake/reset", timeout=5).json() == {"ok": True}
+    assert fake.requests == [] and fake.stats()["closed_early"] == 0
+    with pytest.raises(ValueError):
+        fake.script_next(chunk=0)
+
+
+def test_cli_prints_ready_and_serves():
+    with subprocess.Popen([sys.executable, "-m", "tests.fakezai", "--port", "0", "--signature-mode", "off"],
+                          cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}) as proc:
+        try:
+            line = proc.stdout.readline()
+            assert line.startswith("READY ")
+            fake_url = f"http://127.0.0.1:{int(line.split()[1])}"
+            assert requests.get(fake_url + "/api/models", timeout=5).status_code == 200
+        finally:
+            proc.terminate()
+
+
+def test_signature_mode_off_and_min_version():
+    with FakeZai(signature_mode="off", min_fe_version="1.0.99") as server:
+        assert sse_events(chat(server, headers={"X-Signature": None}))[0]["data"]["error"]["code"] == 426
+        resp = chat(server, headers={"X-Signature": None, "X-FE-Version": "prod-fe-1.0.99"}, prompt="x")
+        assert replay(e["data"] for e in sse_events(resp)) == "Echo: Hello, 世界"
