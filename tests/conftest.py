@@ -98,5 +98,6 @@ def server(fake):
 @pytest.fixture
 def sdk(server):
     """The official OpenAI Python client, validating every response strictly."""
-    return openai.OpenAI(base_url=f"{server}/v1", api_key=KEY, max_retries=0,
-                         _strict_response_validation=True)
+    with openai.OpenAI(base_url=f"{server}/v1", api_key=KEY, max_retries=0,
+                       _strict_response_validation=True) as client:
+        yield client
