@@ -314,3 +314,20 @@ def test_guest_minting_failure_is_503(fake):
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "upstream_credential_unavailable"
     assert "ZAI_TOKEN" in response.get_json()["error"]["message"]
+
+
+def test_debug_mode_logs_the_exchange_without_secrets(fake, caplog):
+    import logging
+    client = create_app(settings_for(fake, debug_mode=True)).test_client()
+    with caplog.at_level(logging.DEBUG):
+        response = post(client, {"model": "GLM-4.5", "messages": USER, "stream": True})
+        response.get_data()
+        response.close()
+    text = caplog.text
+    chat = [r for r in fake.requests if r["path"] == "/api/chat/completions"][-1]
+    assert "upstream POST" in text and "-> 200" in text
+    assert "chat request: model=GLM-4.5 stream=True" in text
+    assert "upstream reply:" in text
+    assert "POST /v1/chat/completions 200" in text and "result=ok" in text
+    for secret in (chat["query"]["token"], chat["headers"]["x-signature"], "sk-test-key"):
+        assert secret not in text

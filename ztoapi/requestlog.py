@@ -44,6 +44,5 @@ class _Line:
         method, path, status, started, summary, outcome, agent = self.fields
         took = (time.perf_counter() - started) * 1000
         extra = "".join(f" {key}={value}" for key, value in summary.items())
-        if "result" in outcome:
-            extra += f" result={outcome['result']}"
+        extra += "".join(f" {key}={outcome[key]}" for key in ("result", "events") if key in outcome)
         log.info('%s %s %s %.1fms%s agent="%.60s"', method, path, status, took, extra, agent)

@@ -144,3 +144,19 @@ def test_content_part_arrays(sdk):
                                              {"type": "text", "text": "two"}]}]
     completion = sdk.chat.completions.create(model="GLM-4.5", messages=messages)
     assert completion.choices[0].message.content == "Echo: one\ntwo"
+
+
+def test_image_part_with_data_url_is_accepted_for_the_vision_model(sdk):
+    pixel = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+             "YPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+    messages = [{"role": "user", "content": [{"type": "text", "text": "What is this?"},
+                                             {"type": "image_url", "image_url": {"url": pixel}}]}]
+    completion = sdk.chat.completions.create(model="GLM-4.5V", messages=messages)
+    assert completion.choices[0].message.content.startswith("Echo: What is this?")
+
+
+@pytest.mark.parametrize("content", [[], [{"type": "video", "video": "x"}]])
+def test_bad_content_parts_are_bad_requests(sdk, content):
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk.chat.completions.create(model="GLM-4.5", messages=[{"role": "user", "content": content}])
+    assert caught.value.param.startswith("messages[0].content")

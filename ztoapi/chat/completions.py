@@ -22,11 +22,11 @@ def respond(chat, client, outcome):
     except BaseException:
         reply.close()
         raise
-    outcome["upstream"] = reply
     completion_id = output.new_completion_id()
     if not chat.stream:
         with reply:
             body = aggregate(chat, completion_id, first, batches, reply)
+        note_reply(reply, outcome, "ok")
         return Response(orjson.dumps(body), mimetype="application/json")
     response = Response(stream_with_context(relay(chat, completion_id, first, batches, reply, outcome)),
                         mimetype="text/event-stream", headers=SSE_HEADERS)
@@ -48,13 +48,19 @@ def relay(chat, completion_id, first, batches, reply, outcome):
         if chat.include_usage:
             tail += encoder.usage(reply.usage)
         yield tail + output.DONE
-        outcome["result"] = "ok"
+        note_reply(reply, outcome, "ok")
     except ApiError as error:
-        outcome["result"] = error.code or "error"
+        note_reply(reply, outcome, error.code)
         log.warning("upstream failed mid-stream: %s", error.message)
         yield output.error_event(error)
     finally:
         reply.close()
+
+
+def note_reply(reply, outcome, result):
+    outcome["result"] = result
+    outcome["events"] = reply.events
+    log.debug("upstream reply: %d events, done=%s, usage=%s", reply.events, reply.done, reply.usage)
 
 
 def aggregate(chat, completion_id, first, batches, reply):

@@ -1,0 +1,88 @@
+import random
+from pathlib import Path
+
+import pytest
+
+from ztoapi.errors import ApiError
+from ztoapi.zai.reply import Reply
+
+FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "zai-glm46-thinking.sse"
+ANSWER = ("Hey there! I'm doing great, thanks for asking. As an AI, I'm always ready and eager to "
+          "help.\n\nWhat can I do for you today?")
+
+
+class BlockResponse:
+    """A stand-in for a streamed requests.Response that yields the given byte blocks."""
+
+    def __init__(self, blocks):
+        self.blocks = blocks
+        self.closed = False
+
+    def iter_content(self, chunk_size=None):
+        return iter(self.blocks)
+
+    def close(self):
+        self.closed = True
+
+
+def split_randomly(data, rng):
+    blocks = []
+    while data:
+        size = rng.randint(1, 700)
+        blocks.append(data[:size])
+        data = data[size:]
+    return blocks
+
+
+def read_all(blocks):
+    reply = Reply(BlockResponse(blocks))
+    out = {}
+    for batch in reply.batches():
+        for kind, text in batch:
+            out[kind] = out.get(kind, "") + text
+    return reply, out
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_capture_split_at_random_byte_offsets_reads_the_same(seed):
+    data = FIXTURE.read_bytes()
+    _, whole = read_all([data])
+    reply, split = read_all(split_randomly(data, random.Random(seed)))
+    assert split == whole
+    assert split["answer"] == ANSWER
+    assert reply.usage["total_tokens"] == 1599
+    assert reply.done
+
+
+def test_reading_stops_at_the_done_event():
+    data = FIXTURE.read_bytes() + b'data: {"type": "chat:completion", "data": {"delta_content": "late"}}\n\n'
+    _, out = read_all([data])
+    assert out["answer"] == ANSWER
+
+
+def test_crlf_comments_blank_data_and_done_marker_are_tolerated():
+    events = (b": ping\r\n\r\n"
+              b"data: \r\n\r\n"
+              b"data: [DONE]\n\n"
+              b"data: not json\n\n"
+              b'data: {"type": "chat:completion", "data": {"phase": "mystery"}}\r\n\r\n'
+              b'data: {"type": "chat:completion", "data": {"delta_content": "Hi", "phase": "answer"}}\r\n\r\n'
+              b'data: {"type": "chat:completion", "data": {"done": true, "phase": "done"}}\n\n')
+    _, out = read_all([events])
+    assert out == {"answer": "Hi"}
+
+
+def test_end_without_done_is_a_cut_stream():
+    events = b'data: {"type": "chat:completion", "data": {"delta_content": "Hi", "phase": "answer"}}\n\n'
+    reply = Reply(BlockResponse([events]))
+    batches = reply.batches()
+    assert next(batches) == [("answer", "Hi")]
+    with pytest.raises(ApiError) as caught:
+        next(batches)
+    assert caught.value.code == "upstream_stream_cut"
+
+
+def test_first_batch_waits_for_a_whole_event():
+    event = b'data: {"type": "chat:completion", "data": {"delta_content": "Hi", "phase": "answer"}}\n\n'
+    reply = Reply(BlockResponse([event[:10], event[10:]]))
+    assert next(reply.batches()) == [("answer", "Hi")]
