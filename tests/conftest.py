@@ -95,6 +95,15 @@ def server(fake):
     stop_gunicorn(process)
 
 
+@pytest.fixture(scope="session")
+def docs_server(fake):
+    """A server whose DEFAULT_KEY is the documentation's placeholder, `your-api-key`."""
+    process, base = start_gunicorn({
+        "UPSTREAM_URL": f"{fake.url}/api/chat/completions", "DEFAULT_KEY": "your-api-key"})
+    yield base
+    stop_gunicorn(process)
+
+
 @pytest.fixture
 def sdk(server):
     """The official OpenAI Python client, validating every response strictly."""

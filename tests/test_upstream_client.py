@@ -4,8 +4,10 @@ Every test goes through `ZaiClient(settings).open(chat)` and `Reply.batches()`. 
 `https://upstream.test`, so a hard-coded `chat.z.ai` anywhere in the client would show up as a
 miss. Protocol references (§) are to /work/shared/reference/zai-protocol.md.
 """
+import io
 import json
 import logging
+import socket
 import time
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -86,6 +88,24 @@ THINK_THEN_ANSWER = sse(
      "done": True, "edit_index": 165, "edit_content": "", "phase": "other"},
     {"delta_content": " AFTER-DONE", "phase": "answer"},
 )
+
+
+class FailingBody(io.RawIOBase):
+    """A socket-like body: gives `first`, then raises `error` (as a dropped or stalled socket does)."""
+
+    def __init__(self, first, error):
+        self.first = first
+        self.error = error
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if not self.first:
+            raise self.error
+        size = len(self.first)
+        buffer[:size], self.first = self.first, b""
+        return size
 
 
 def collect(reply):
@@ -489,6 +509,19 @@ def test_guest_mint_with_a_non_json_200_is_credential_unavailable(upstream):
     assert caught.value.code == "upstream_credential_unavailable"
 
 
+def test_guest_mint_with_a_non_string_token_is_credential_unavailable(upstream):
+    upstream.get(AUTHS, json={"id": GUEST_ID, "token": 12345})
+    try:
+        ZaiClient(settings()).open(chat())
+    except ApiError as error:
+        assert error.status == 503
+        assert error.code == "upstream_credential_unavailable"
+    except AttributeError as error:
+        pytest.fail("BUG (credentials.py _mint_guest): a 200 whose 'token' is not a string is "
+                    f"accepted and then crashes user_id_of with {error!r}, instead of the 503 "
+                    "upstream_credential_unavailable a token-less 200 gets")
+
+
 def test_guest_mint_connection_error_is_credential_unavailable(upstream):
     upstream.get(AUTHS, body=requests.ConnectionError("Connection refused"))
     with pytest.raises(ApiError) as caught:
@@ -565,6 +598,15 @@ def test_in_band_426_raises_from_the_first_batch(upstream):
     assert caught.value.code == "upstream_version_rejected"
 
 
+def test_in_band_error_without_an_envelope_is_raised(upstream):
+    add_guest(upstream)
+    add_completion(upstream, b'data: {"error": {"detail": "Your client version check is failed", "code": 426}}\n\n')
+    batches = ZaiClient(settings()).open(chat()).batches()
+    with pytest.raises(ApiError) as caught:
+        next(batches)
+    assert caught.value.code == "upstream_version_rejected"
+
+
 def test_in_band_error_only_in_the_inner_data_is_still_raised(upstream):
     add_guest(upstream)
     error = {"detail": "您的客户端校验失败", "code": 426}
@@ -580,6 +622,28 @@ def test_a_body_without_done_is_a_cut_stream(upstream):
     add_completion(upstream, sse({"delta_content": "Half an ans", "phase": "answer"}))
     batches = ZaiClient(settings()).open(chat()).batches()
     assert next(batches) == [("answer", "Half an ans")]
+    with pytest.raises(ApiError) as caught:
+        next(batches)
+    assert caught.value.status == 502
+    assert caught.value.code == "upstream_stream_cut"
+
+
+def test_a_read_timeout_mid_stream_is_upstream_timeout(upstream):
+    add_guest(upstream)
+    add_completion(upstream, io.BufferedReader(FailingBody(b'data: {"data": {"delta_content": "x"}}\n\n',
+                                                           socket.timeout("timed out"))))
+    batches = ZaiClient(settings()).open(chat()).batches()
+    with pytest.raises(ApiError) as caught:
+        next(batches)
+    assert caught.value.status == 504
+    assert caught.value.code == "upstream_timeout"
+
+
+def test_a_connection_reset_mid_stream_is_a_cut_stream(upstream):
+    add_guest(upstream)
+    add_completion(upstream, io.BufferedReader(FailingBody(b'data: {"data": {"delta_content": "x"}}\n\n',
+                                                           ConnectionResetError(104, "reset"))))
+    batches = ZaiClient(settings()).open(chat()).batches()
     with pytest.raises(ApiError) as caught:
         next(batches)
     assert caught.value.status == 502

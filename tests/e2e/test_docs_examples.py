@@ -1,16 +1,11 @@
 """The documentation's Python and curl examples, run verbatim with only the base URL changed.
 
-The docs use `your-api-key` as the key, so this module runs its own server with DEFAULT_KEY set
-to it. (The JavaScript example runs in test_node_clients.py.)
+The docs use `your-api-key` as the key, so these run against `docs_server`, whose DEFAULT_KEY
+is that placeholder. (The JavaScript example runs in test_node_clients.py.)
 """
 import json
 import subprocess
 import sys
-
-import pytest
-
-from tests.conftest import start_gunicorn
-from tests.conftest import stop_gunicorn
 
 PYTHON_EXAMPLE = '''\
 import openai
@@ -42,14 +37,6 @@ curl -X POST http://localhost:9090/v1/chat/completions \\
 '''
 
 CURL_STREAMING = CURL_NON_STREAMING.replace('"stream": false', '"stream": true')
-
-
-@pytest.fixture(scope="module")
-def docs_server(fake):
-    process, base = start_gunicorn({"UPSTREAM_URL": f"{fake.url}/api/chat/completions",
-                                    "DEFAULT_KEY": "your-api-key"})
-    yield base
-    stop_gunicorn(process)
 
 
 def pointed_at(example, base):

