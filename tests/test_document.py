@@ -7,7 +7,7 @@ import pytest
 from ztoapi.chat.thinking import Shaper
 from ztoapi.zai.document import Document
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "zai-glm46-thinking.sse"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "zai-glm46-thinking.sse"
 ANSWER = ("Hey there! I'm doing great, thanks for asking. As an AI, I'm always ready and eager to "
           "help.\n\nWhat can I do for you today?")
 

@@ -16,7 +16,7 @@ from tests.fakezai import FakeZai, make_user_token, sign, start_in_thread
 from tests.fakezai.stream import Reply, events
 
 ROOT = Path(__file__).resolve().parents[1]
-CAPTURE = Path("/work/shared/fixtures/zai-glm46-thinking.sse")
+CAPTURE = Path(__file__).resolve().parent / "fixtures" / "zai-glm46-thinking.sse"
 VERSION = "prod-fe-1.0.98"
 
 

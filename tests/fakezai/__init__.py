@@ -1,4 +1,4 @@
-"""Fake chat.z.ai upstream for offline tests (Oct 2025 protocol; see /work/shared/reference/zai-protocol.md).
+"""Fake chat.z.ai upstream for offline tests (Oct 2025 protocol; see reference/zai-protocol.md in the shared docs).
 
     fake = start_in_thread(user_tokens=[make_user_token()])   # or: python -m tests.fakezai --port 0
     fake.url; fake.requests; fake.script_next(answer="hi", fault="cut"); fake.stop()

@@ -38,7 +38,7 @@ class ZaiClient:
         self.timeout = (settings.upstream_connect_timeout, settings.upstream_read_timeout)
 
     def open(self, chat, keep_markup=False):
-        """Send `chat` upstream and return its Reply, primed up to the first event."""
+        """Send `chat` upstream and return its Reply once the upstream answered 200."""
         credential = self.credentials.get()
         response = self._post(chat, credential)
         if response.status_code == 401 and credential.guest:
@@ -53,7 +53,7 @@ class ZaiClient:
             if response.status_code == 401:
                 self.credentials.discard(credential)
             raise failures.from_status(response.status_code, text,
-                                       response.headers.get("Retry-After"))
+                                       response.headers.get("Retry-After"), credential.guest)
         return Reply(response, keep_markup)
 
     def _post(self, chat, credential):

@@ -80,7 +80,7 @@ class Credentials:
                     token = orjson.loads(response.content).get("token")
                 except (ValueError, AttributeError):
                     token = None
-        if not token:
+        if not isinstance(token, str) or not token:
             raise failures.no_credential(
                 f"minting a guest token failed (HTTP {response.status_code}); set ZAI_TOKEN")
         log.debug("minted a guest token")

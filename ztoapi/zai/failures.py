@@ -10,12 +10,14 @@ SIGNATURE_HINT = ("chat.z.ai rejected the request signature; check ZAI_SIGNING_S
 BLOCKED_HINT = ("chat.z.ai's firewall blocked the request (HTTP 405); try another egress IP or "
                 "set ZAI_TOKEN to a logged-in token")
 UNAUTHORIZED_HINT = "chat.z.ai rejected the upstream token; check ZAI_TOKEN"
+GUEST_UNAUTHORIZED_HINT = ("chat.z.ai rejected a freshly minted guest token; guests may be "
+                           "refused from this IP, set ZAI_TOKEN to a logged-in token")
 
 
-def from_status(status, text, retry_after=None):
+def from_status(status, text, retry_after=None, guest=False):
     """An upstream answer with a non-200 status, before any event."""
     detail = _short(text)
-    if status == 426 or (status == 400 and "version" in detail.lower()):
+    if status == 426 or (status == 400 and "client version" in detail.lower()):
         return ApiError(502, f"{VERSION_HINT} (upstream said: {detail})",
                         code="upstream_version_rejected", type="server_error")
     if "signature" in detail.lower():
@@ -24,7 +26,8 @@ def from_status(status, text, retry_after=None):
     if status == 405:
         return ApiError(502, BLOCKED_HINT, code="upstream_blocked", type="server_error")
     if status == 401:
-        return ApiError(502, f"{UNAUTHORIZED_HINT} (upstream said: {detail})",
+        hint = GUEST_UNAUTHORIZED_HINT if guest else UNAUTHORIZED_HINT
+        return ApiError(502, f"{hint} (upstream said: {detail})",
                         code="upstream_unauthorized", type="server_error")
     if status == 429 or "concurrency" in detail.lower():
         headers = {"Retry-After": retry_after or "1"}
@@ -40,9 +43,12 @@ def from_event(error):
         error = {"detail": str(error)}
     detail = str(error.get("detail") or error.get("message") or error)
     code = error.get("code")
-    if code == 426 or "version" in detail.lower():
+    if code == 426 or "client version" in detail.lower():
         return ApiError(502, f"{VERSION_HINT} (upstream said: {detail})",
                         code="upstream_version_rejected", type="server_error")
+    if "signature" in detail.lower():
+        return ApiError(502, f"{SIGNATURE_HINT} (upstream said: {detail})",
+                        code="upstream_signature_rejected", type="server_error")
     if code == 429 or "concurrency" in detail.lower():
         return ApiError(429, f"chat.z.ai is rate limiting this gateway (upstream said: {detail})",
                         code="upstream_rate_limited", type="rate_limit_error",
