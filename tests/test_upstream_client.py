@@ -453,18 +453,11 @@ def test_connection_error_is_upstream_unreachable(upstream):
     assert caught.value.code == "upstream_unreachable"
 
 
-def test_connect_timeout_is_upstream_timeout(upstream):
+@pytest.mark.parametrize("timeout", [requests.ConnectTimeout("connect timed out"),
+                                     requests.ReadTimeout("read timed out")])
+def test_timeouts_are_upstream_timeout(upstream, timeout):
     add_guest(upstream)
-    upstream.post(COMPLETIONS, body=requests.ConnectTimeout("connect timed out"))
-    with pytest.raises(ApiError) as caught:
-        ZaiClient(settings()).open(chat())
-    assert caught.value.status == 504
-    assert caught.value.code == "upstream_timeout"
-
-
-def test_read_timeout_is_upstream_timeout(upstream):
-    add_guest(upstream)
-    upstream.post(COMPLETIONS, body=requests.ReadTimeout("read timed out"))
+    upstream.post(COMPLETIONS, body=timeout)
     with pytest.raises(ApiError) as caught:
         ZaiClient(settings()).open(chat())
     assert caught.value.status == 504
