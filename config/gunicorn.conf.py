@@ -25,4 +25,3 @@ keepalive = 75               # longer than common load balancer idle timeouts (6
 accesslog = None             # ZtoApi writes its own one line per request
 errorlog = "-"
 loglevel = "debug" if _settings.debug_mode else "info"
-forwarded_allow_ips = "*"
