@@ -37,7 +37,13 @@ class Settings:
     zai_fe_version: str = ""              # ZAI_FE_VERSION: X-FE-Version; empty = built-in
     zai_signing_secret: str = ""          # ZAI_SIGNING_SECRET: empty = built-in secret
     upstream_connect_timeout: float = 10.0  # UPSTREAM_CONNECT_TIMEOUT: seconds
-    upstream_read_timeout: float = 120.0    # UPSTREAM_READ_TIMEOUT: seconds between bytes
+    upstream_first_event_timeout: float = 60.0  # UPSTREAM_FIRST_EVENT_TIMEOUT: request → first event
+    upstream_read_timeout: float = 120.0    # UPSTREAM_READ_TIMEOUT: longest gap between events
+    upstream_max_retries: int = 2         # UPSTREAM_MAX_RETRIES: extra attempts before the first byte
+    sse_keepalive_seconds: float = 15.0   # SSE_KEEPALIVE_SECONDS: `: keep-alive` during silences; 0 = off
+    guest_pool_size: int = 3              # GUEST_POOL_SIZE: guest tokens kept at once
+    token_cooldown_seconds: float = 30.0  # TOKEN_COOLDOWN_SECONDS: first rest of a rate-limited token
+    allow_client_tokens: bool = False     # ALLOW_CLIENT_TOKENS: honour a client's X-ZAI-Token header
     upstream_pool_size: int = 256         # UPSTREAM_POOL_SIZE: kept-alive upstream connections
     upstream_proxy: str = ""              # UPSTREAM_PROXY: http(s) proxy for upstream calls
 
@@ -78,11 +84,18 @@ class Settings:
             raise SettingsError("DEFAULT_KEY must not be empty")
         if not self.zai_token and not self.anon_token_enabled:
             raise SettingsError("set ZAI_TOKEN or ANON_TOKEN_ENABLED=true: no upstream credential")
-        for name in ("upstream_connect_timeout", "upstream_read_timeout"):
+        for name in ("upstream_connect_timeout", "upstream_first_event_timeout",
+                     "upstream_read_timeout", "token_cooldown_seconds"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be a positive number of seconds")
-        if self.upstream_pool_size < 1 or self.max_request_bytes < 1:
-            raise SettingsError("UPSTREAM_POOL_SIZE and MAX_REQUEST_BYTES must be positive")
+        for name in ("upstream_pool_size", "max_request_bytes", "guest_pool_size"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name.upper()} must be at least 1")
+        if self.upstream_max_retries < 0 or self.sse_keepalive_seconds < 0:
+            raise SettingsError("UPSTREAM_MAX_RETRIES and SSE_KEEPALIVE_SECONDS must not be negative")
+        if self.upstream_proxy and urlsplit(self.upstream_proxy).scheme not in (
+                "http", "https", "socks5", "socks5h"):
+            raise SettingsError("UPSTREAM_PROXY must be an http(s):// or socks5:// URL")
 
 
 def _parse(name, kind, raw):

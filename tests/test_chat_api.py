@@ -257,7 +257,7 @@ def test_unreachable_upstream_is_502():
 
 
 def test_slow_first_event_is_504(fake):
-    client = create_app(settings_for(fake, upstream_read_timeout=0.3)).test_client()
+    client = create_app(settings_for(fake, upstream_first_event_timeout=0.3)).test_client()
     prompt = [{"role": "user", "content": directive(first_delay_ms=2000)}]
     response = post(client, {"model": "GLM-4.5", "messages": prompt, "stream": True})
     assert response.status_code == 504
@@ -284,7 +284,7 @@ def test_rejected_guest_token_is_replaced_and_the_request_retried(client, fake):
 
 
 def test_rejected_configured_token_is_a_502_naming_zai_token(fake):
-    client = create_app(settings_for(fake, zai_token="a.b.c")).test_client()
+    client = create_app(settings_for(fake, zai_token="a.b.c", anon_token_enabled=False)).test_client()
     response = post(client, {"model": "GLM-4.5", "messages": USER, "stream": False})
     assert response.status_code == 502
     error = response.get_json()["error"]

@@ -22,9 +22,9 @@ def replay(events, keep_markup=False):
     out = {}
     for data in events:
         if data.get("edit_index") is not None:
-            pieces = document.edit(data["edit_index"], data["edit_content"])
+            pieces = document.edit(data["edit_index"], data["edit_content"], data.get("phase"))
         elif data.get("delta_content"):
-            pieces = document.append(data["delta_content"])
+            pieces = document.append(data["delta_content"], data.get("phase"))
         else:
             pieces = []
         for kind, text in pieces + (document.finish() if data.get("phase") == "done" else []):
@@ -57,14 +57,15 @@ def test_capture_final_event_edit_index_matches_document():
 
 def resplit(events, rng):
     """The same document, appended in different random pieces (edits stay whole)."""
-    text, out = "", []
+    text, out, phase = "", [], None
     for data in events:
         if data.get("delta_content"):
             text += data["delta_content"]
+            phase = data.get("phase")
             continue
         while text:
             size = rng.randint(1, 9)
-            out.append({"delta_content": text[:size]})
+            out.append({"delta_content": text[:size], "phase": phase})
             text = text[size:]
         out.append(data)
     return out
@@ -145,3 +146,24 @@ def test_raw_mode_passes_markup_in_content():
     assert content.startswith('<details type="reasoning"')
     assert "\n> " in content
     assert content.endswith("\n</details>\n" + ANSWER)
+
+
+def test_closing_tag_inside_reasoning_text_does_not_end_the_block():
+    header = '<details type="reasoning" done="false" view="" last_tool_call_name="">\n<summary>Thinking…</summary>\n'
+    events = [{"delta_content": header + "> Use <details> then </details> to close.\n> Second line.", "phase": "thinking"},
+              {"delta_content": "\n</details>\nFinal.", "phase": "answer"}, {"phase": "done"}]
+    _, out = replay(events)
+    assert out == {"reasoning": "Use <details> then </details> to close.\nSecond line.", "answer": "Final."}
+
+
+def test_answer_that_starts_with_details_is_an_answer_when_not_thinking():
+    answer = "<details><summary>More</summary>\nHidden text\n</details>\nAfter"
+    _, out = replay([{"delta_content": answer[:5], "phase": "answer"},
+                     {"delta_content": answer[5:], "phase": "answer"}, {"phase": "done"}])
+    assert out == {"answer": answer}
+
+
+def test_empty_reasoning_block():
+    header = '<details type="reasoning" done="true" view="">\n<summary>Thought for 0 seconds</summary>\n'
+    _, out = replay([{"delta_content": header + "</details>\nHi", "phase": "thinking"}, {"phase": "done"}])
+    assert out == {"answer": "Hi"}

@@ -15,10 +15,15 @@ TYPES_BY_STATUS = {400: "invalid_request_error", 401: "invalid_request_error",
 
 
 class ApiError(Exception):
-    """A failure with an HTTP status and an OpenAI-shaped body."""
+    """A failure with an HTTP status and an OpenAI-shaped body.
 
-    def __init__(self, status, message, code=None, param=None, type=None, headers=None):
+    `retry` says how an upstream failure may be recovered before the first byte: None (final),
+    "invalid" (the credential was rejected), "limited" (rate limited) or "transient".
+    """
+
+    def __init__(self, status, message, code=None, param=None, type=None, headers=None, retry=None):
         super().__init__(message)
+        self.retry = retry
         self.status = status
         self.message = message
         self.code = code

@@ -7,6 +7,8 @@ from flask import request
 
 from ztoapi import auth
 from ztoapi import catalog
+from ztoapi.chat.completions import Waits
+from ztoapi.chat.completions import client_gone_check
 from ztoapi.chat.completions import respond
 from ztoapi.chat.request import chat_request
 from ztoapi.errors import ApiError
@@ -43,7 +45,9 @@ def create_chat_completion():
     current_app.logger.debug("chat request: model=%s stream=%s messages=%d thinking=%s params=%s",
                              chat.requested_model, chat.stream, len(chat.messages),
                              chat.enable_thinking, chat.params)
-    return respond(chat, current_app.extensions["zai"], g.outcome)
+    waits = Waits(settings, client_gone_check(request.environ))
+    client_token = request.headers.get("X-ZAI-Token") if settings.allow_client_tokens else None
+    return respond(chat, current_app.extensions["zai"], waits, g.outcome, client_token)
 
 
 def json_body():

@@ -1,5 +1,8 @@
 """Answering a chat completion: open the upstream reply, then stream it or aggregate it."""
 import logging
+import select
+import socket
+import time
 
 import orjson
 from flask import Response
@@ -8,53 +11,113 @@ from flask import stream_with_context
 from ztoapi.chat import output
 from ztoapi.chat.thinking import Shaper
 from ztoapi.errors import ApiError
+from ztoapi.zai import failures
+from ztoapi.zai.reply import QUIET
 
 log = logging.getLogger("ztoapi")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+KEEPALIVE = b": keep-alive\n\n"
+LIVENESS_TICK = 1.0   # how often a silent stream checks that its client is still there
 
 
-def respond(chat, client, outcome):
+class Waits:
+    """How long a reader waits for upstream events, and when it sends keep-alives."""
+
+    def __init__(self, settings, client_gone=lambda: False):
+        self.gap = settings.upstream_read_timeout
+        self.keepalive = settings.sse_keepalive_seconds
+        self.client_gone = client_gone
+
+
+def client_gone_check(environ):
+    """A function telling whether the client behind a gunicorn request has hung up."""
+    sock = environ.get("gunicorn.socket")
+    if sock is None:
+        return lambda: False
+
+    def gone():
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+    return gone
+
+
+def respond(chat, client, waits, outcome, client_token=None):
     """The Response for `chat`. Failures before the first event raise ApiError (a real status)."""
-    reply = client.open(chat, keep_markup=chat.think_mode == "raw")
-    try:
-        batches = reply.batches()
-        first = next(batches)
-    except BaseException:
-        reply.close()
-        raise
+    pump, first = client.start(chat, client_token)
     completion_id = output.new_completion_id()
     if not chat.stream:
-        with reply:
-            body = aggregate(chat, completion_id, first, batches, reply)
-        note_reply(reply, outcome, "ok")
+        try:
+            body = aggregate(chat, completion_id, first, pump, waits)
+        finally:
+            pump.close()
+        note_reply(pump.reply, outcome, "ok")
         return Response(orjson.dumps(body), mimetype="application/json")
-    response = Response(stream_with_context(relay(chat, completion_id, first, batches, reply, outcome)),
+    response = Response(stream_with_context(relay(chat, completion_id, first, pump, waits, outcome)),
                         mimetype="text/event-stream", headers=SSE_HEADERS)
-    response.call_on_close(reply.close)
+    response.call_on_close(pump.close)
     return response
 
 
-def relay(chat, completion_id, first, batches, reply, outcome):
+def relay(chat, completion_id, first, pump, waits, outcome):
     """SSE bytes: one write per upstream block; a failure becomes an error event, then [DONE]."""
     encoder = output.ChunkEncoder(completion_id, chat.requested_model, chat.include_usage)
     shaper = Shaper(chat.think_mode)
     try:
         yield encoder.first() + encoder.deltas(shaper.shape(first))
-        for batch in batches:
+        for batch in batches(pump, waits, keepalives=True):
+            if batch is QUIET:
+                yield KEEPALIVE
+                continue
             pairs = shaper.shape(batch)
             if pairs:
                 yield encoder.deltas(pairs)
         tail = encoder.deltas(shaper.finish()) + encoder.finish("stop")
         if chat.include_usage:
-            tail += encoder.usage(reply.usage)
+            tail += encoder.usage(pump.reply.usage)
         yield tail + output.DONE
-        note_reply(reply, outcome, "ok")
+        note_reply(pump.reply, outcome, "ok")
     except ApiError as error:
-        note_reply(reply, outcome, error.code)
+        note_reply(pump.reply, outcome, error.code)
         log.warning("upstream failed mid-stream: %s", error.message)
         yield output.error_event(error)
+    except ClientGone:
+        note_reply(pump.reply, outcome, "client_gone")
     finally:
-        reply.close()
+        pump.close()
+
+
+class ClientGone(Exception):
+    """The client closed its connection while the upstream was silent."""
+
+
+def batches(pump, waits, keepalives=False):
+    """The reply's batches after the first; QUIET when a keep-alive is due (if `keepalives`).
+
+    Raises ApiError when the upstream is silent longer than UPSTREAM_READ_TIMEOUT."""
+    last_event = last_write = time.monotonic()
+    while True:
+        now = time.monotonic()
+        wait = min(LIVENESS_TICK, last_event + waits.gap - now)
+        if keepalives and waits.keepalive:
+            wait = min(wait, last_write + waits.keepalive - now)
+        batch = pump.next(max(wait, 0.0))
+        now = time.monotonic()
+        if batch is None:
+            return
+        if batch is not QUIET:
+            last_event = last_write = now
+            yield batch
+            continue
+        if now - last_event >= waits.gap:
+            raise failures.timed_out()
+        if waits.client_gone():
+            raise ClientGone()
+        if keepalives and waits.keepalive and now - last_write >= waits.keepalive:
+            last_write = now
+            yield QUIET
 
 
 def note_reply(reply, outcome, result):
@@ -63,17 +126,17 @@ def note_reply(reply, outcome, result):
     log.debug("upstream reply: %d events, done=%s, usage=%s", reply.events, reply.done, reply.usage)
 
 
-def aggregate(chat, completion_id, first, batches, reply):
+def aggregate(chat, completion_id, first, pump, waits):
     """The whole reply as one chat.completion body."""
     shaper = Shaper(chat.think_mode)
     fields = {}
-    for batch in _chain(first, batches):
+    for batch in _chain(first, batches(pump, waits)):
         for field, text in shaper.shape(batch):
             fields.setdefault(field, []).append(text)
     for field, text in shaper.finish():
         fields.setdefault(field, []).append(text)
     joined = {field: "".join(texts) for field, texts in fields.items()}
-    return output.completion_body(completion_id, chat.requested_model, joined, reply.usage)
+    return output.completion_body(completion_id, chat.requested_model, joined, pump.reply.usage)
 
 
 def _chain(first, rest):

@@ -14,11 +14,16 @@ def new_completion_id():
 def openai_usage(usage):
     """chat.z.ai's token counts in OpenAI's shape (zeros when the upstream sent none)."""
     usage = usage or {}
-    prompt = int(usage.get("prompt_tokens") or 0)
-    completion = int(usage.get("completion_tokens") or 0)
-    cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+    details = usage.get("prompt_tokens_details")
+    prompt = _count(usage.get("prompt_tokens"))
+    completion = _count(usage.get("completion_tokens"))
+    cached = _count(details.get("cached_tokens") if isinstance(details, dict) else 0)
     return {"prompt_tokens": prompt, "completion_tokens": completion,
             "total_tokens": prompt + completion, "prompt_tokens_details": {"cached_tokens": cached}}
+
+
+def _count(value):
+    return int(value) if isinstance(value, (int, float)) and value >= 0 else 0
 
 
 class ChunkEncoder:
@@ -27,7 +32,6 @@ class ChunkEncoder:
     def __init__(self, completion_id, model, include_usage, created=None):
         self.head = orjson.dumps({"id": completion_id, "object": "chat.completion.chunk",
                                   "created": created or int(time.time()), "model": model})[:-1]
-        self.include_usage = include_usage
         self.prefix = b"data: " + self.head + b',"choices":[{"index":0,"delta":'
         usage = b',"usage":null' if include_usage else b""
         self.suffix = b',"logprobs":null,"finish_reason":null}]' + usage + b"}\n\n"

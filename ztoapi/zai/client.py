@@ -1,17 +1,29 @@
-"""The chat.z.ai client: one requests.Session per app, opening completion streams."""
+"""The chat.z.ai client: one requests.Session per app; opens replies, retrying before the first byte."""
 import http.cookiejar
 import logging
+import random
 import time
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from ztoapi.errors import ApiError
 from ztoapi.zai import failures
-from ztoapi.zai.credentials import Credentials
+from ztoapi.zai.credentials import Credential
+from ztoapi.zai.credentials import configured_credentials
+from ztoapi.zai.credentials import guest_minter
+from ztoapi.zai.credentials import user_id_of
+from ztoapi.zai.dialect import BROWSER_HEADERS
 from ztoapi.zai.dialect import Dialect
+from ztoapi.zai.pool import CredentialPool
+from ztoapi.zai.reply import QUIET
+from ztoapi.zai.reply import Pump
 from ztoapi.zai.reply import Reply
+from ztoapi.zai.version import FrontEndVersion
 
 log = logging.getLogger("ztoapi.upstream")
+BACKOFF_BASE = 0.25
+BACKOFF_CAP = 2.0
 
 
 def make_session(settings):
@@ -29,44 +41,100 @@ def make_session(settings):
 
 
 class ZaiClient:
-    """Opens chat.z.ai completion streams; failures before the first event are ApiErrors."""
+    """Opens chat.z.ai replies. Failures before the first event are ApiErrors, retried when that helps."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, sleep=time.sleep):
         self.session = make_session(settings)
-        self.dialect = Dialect(settings)
-        self.credentials = Credentials(settings, self.session, self.dialect)
-        self.timeout = (settings.upstream_connect_timeout, settings.upstream_read_timeout)
+        short_timeout = (settings.upstream_connect_timeout, min(settings.upstream_read_timeout, 15))
+        self.version = FrontEndVersion(settings.zai_fe_version, self.session,
+                                       f"{settings.upstream_origin}/", BROWSER_HEADERS, short_timeout)
+        self.dialect = Dialect(settings, self.version)
+        self.pool = CredentialPool(
+            configured_credentials(settings.zai_token),
+            guest_minter(self.session, self.dialect, short_timeout),
+            settings.guest_pool_size, settings.token_cooldown_seconds, settings.anon_token_enabled)
+        self.first_event_timeout = settings.upstream_first_event_timeout
+        # the socket timeout is a backstop: readers enforce the first-event and gap limits
+        backstop = max(settings.upstream_first_event_timeout, settings.upstream_read_timeout) + 5
+        self.timeout = (settings.upstream_connect_timeout, backstop)
+        self.max_retries = settings.upstream_max_retries
+        self.sleep = sleep
 
-    def open(self, chat, keep_markup=False):
-        """Send `chat` upstream and return its Reply once the upstream answered 200."""
-        credential = self.credentials.get()
-        response = self._post(chat, credential)
-        if response.status_code == 401 and credential.guest:
-            response.close()
-            self.credentials.discard(credential)
-            credential = self.credentials.get()
-            response = self._post(chat, credential)
-        if response.status_code != 200:
-            with response:
-                text = response.text
-            log.debug("upstream answered %s: %.300s", response.status_code, text)
-            if response.status_code == 401:
-                self.credentials.discard(credential)
-            raise failures.from_status(response.status_code, text,
-                                       response.headers.get("Retry-After"), credential.guest)
-        return Reply(response, keep_markup)
+    def start(self, chat, client_token=None):
+        """Open `chat` upstream; returns (pump, first batch), retrying failures before that."""
+        credential = Credential(client_token, user_id_of(client_token), False) if client_token else None
+        version_refreshed = False
+        for attempt in range(self.max_retries + 1):
+            try:
+                using = credential or self.pool.acquire()
+            except Exception:
+                if attempt:
+                    raise error from None   # the last real upstream failure says more
+                raise
+            try:
+                pump = Pump(lambda credential=using: self._open(chat, credential))
+                first = pump.next(self.first_event_timeout)
+                if first is QUIET:
+                    pump.close()
+                    raise failures.timed_out()
+            except ApiError as failure:
+                error = failure
+                if not self._recover(error, using, client_token is not None):
+                    if error.code == "upstream_version_rejected" and not version_refreshed:
+                        version_refreshed = True
+                        if self.version.refresh():
+                            continue   # the upstream moved on; one try with the new version
+                    raise
+                if attempt < self.max_retries:
+                    self.sleep(self._backoff(error, attempt))
+                continue
+            if credential is None:
+                self.pool.succeeded(using)
+            return pump, first
+        raise error
 
-    def _post(self, chat, credential):
+    def _recover(self, error, credential, from_client):
+        """Report the failure to the pool; True when another attempt may succeed."""
+        if error.retry == "invalid":
+            if from_client:
+                raise failures.client_token_rejected() from None
+            self.pool.rejected(credential)
+        elif error.retry == "limited":
+            if from_client:
+                return False
+            self.pool.rate_limited(credential, failures.retry_after_seconds(error))
+        elif error.retry == "transient":
+            if not from_client:
+                self.pool.failed(credential)
+        log.info("upstream attempt failed: %s (%s)", error.code, "retrying" if error.retry else "final")
+        return error.retry is not None
+
+    def _backoff(self, error, attempt):
+        """Seconds before the next attempt: none when another credential takes over (the rejected
+        or rate-limited one rests for its Retry-After), else jittered exponential."""
+        if error.retry in ("invalid", "limited"):
+            return 0.0
+        return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))
+
+    def _open(self, chat, credential):
         url, headers, body = self.dialect.completion(chat, credential)
         started = time.perf_counter()
         try:
             response = self.session.post(url, headers=headers, data=body, stream=True,
                                          timeout=self.timeout)
+        except requests.ConnectTimeout:
+            raise failures.timed_out(connecting=True) from None
         except requests.Timeout:
             raise failures.timed_out() from None
         except requests.RequestException as error:
             raise failures.unreachable(error) from None
-        log.debug("upstream POST %s%s -> %s in %.1f ms (model %s, %s)", self.dialect.origin,
-                  url[len(self.dialect.origin):].split("?")[0], response.status_code,
-                  (time.perf_counter() - started) * 1000, chat.model.upstream_id, credential)
-        return response
+        log.debug("upstream POST %s -> %s in %.1f ms (model %s, %s)", url.split("?")[0],
+                  response.status_code, (time.perf_counter() - started) * 1000,
+                  chat.model.upstream_id, credential)
+        if response.status_code != 200:
+            with response:
+                text = response.text
+            log.debug("upstream answered %s: %.300s", response.status_code, text)
+            raise failures.from_status(response.status_code, text,
+                                       response.headers.get("Retry-After"), credential.guest)
+        return Reply(response, chat.think_mode == "raw")

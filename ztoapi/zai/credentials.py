@@ -1,7 +1,6 @@
 """Upstream credentials: the configured ZAI_TOKEN, or guest tokens minted by chat.z.ai."""
 import base64
 import logging
-import threading
 from dataclasses import dataclass
 
 import orjson
@@ -35,41 +34,11 @@ def user_id_of(token):
     return "guest"
 
 
-class Credentials:
-    """Hands out the credential for the next upstream call; one guest token is shared until rejected."""
-
-    def __init__(self, settings, session, dialect):
-        self.session = session
-        self.dialect = dialect
-        self.timeout = (settings.upstream_connect_timeout, min(settings.upstream_read_timeout, 15))
-        self.anonymous = settings.anon_token_enabled
-        configured = [t.strip() for t in settings.zai_token.replace("\n", ",").split(",")]
-        self.configured = [Credential(t, user_id_of(t), False) for t in configured if t]
-        self._guest = None
-        self._lock = threading.Lock()
-
-    def get(self):
-        if self.configured:
-            return self.configured[0]
-        guest = self._guest
-        if guest is not None:
-            return guest
-        with self._lock:
-            if self._guest is None:
-                self._guest = self._mint_guest()
-            return self._guest
-
-    def discard(self, credential):
-        """Forget a guest token the upstream rejected, so the next call mints a new one."""
-        if credential.guest and self._guest is credential:
-            self._guest = None
-
-    def _mint_guest(self):
-        if not self.anonymous:
-            raise failures.no_credential("ZAI_TOKEN is empty and ANON_TOKEN_ENABLED is false")
+def guest_minter(session, dialect, timeout):
+    """A function that mints one chat.z.ai guest token, or raises a 503 ApiError saying why."""
+    def mint_guest():
         try:
-            response = self.session.get(self.dialect.auths_url, headers=self.dialect.headers(),
-                                        timeout=self.timeout)
+            response = session.get(dialect.auths_url, headers=dialect.headers(), timeout=timeout)
         except requests.RequestException as error:
             raise failures.no_credential(
                 f"minting a guest token failed ({type(error).__name__}); set ZAI_TOKEN") from None
@@ -81,7 +50,15 @@ class Credentials:
                 except (ValueError, AttributeError):
                     token = None
         if not isinstance(token, str) or not token:
+            blocked = " (chat.z.ai's firewall blocked this IP)" if response.status_code == 405 else ""
             raise failures.no_credential(
-                f"minting a guest token failed (HTTP {response.status_code}); set ZAI_TOKEN")
+                f"minting a guest token failed (HTTP {response.status_code}){blocked}; set ZAI_TOKEN")
         log.debug("minted a guest token")
         return Credential(token, user_id_of(token), True)
+    return mint_guest
+
+
+def configured_credentials(zai_token):
+    """The credentials in ZAI_TOKEN: one or more tokens, comma- or newline-separated."""
+    tokens = [t.strip() for t in zai_token.replace("\n", ",").split(",")]
+    return [Credential(t, user_id_of(t), False) for t in tokens if t]

@@ -9,8 +9,6 @@ import orjson
 
 from ztoapi.zai.signing import secret_bytes
 from ztoapi.zai.signing import sign
-
-FE_VERSION = "prod-fe-1.0.106"
 USER_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/140.0.0.0 Safari/537.36")
 BROWSER_HEADERS = {
@@ -28,17 +26,18 @@ BROWSER_HEADERS = {
 class Dialect:
     """Everything about chat.z.ai's request format, bound to one origin and configuration."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, fe_version):
         self.origin = settings.upstream_origin
         self.completions_url = settings.upstream_url
         self.auths_url = f"{self.origin}/api/v1/auths/"
-        self.fe_version = settings.zai_fe_version or FE_VERSION
+        self.home_url = f"{self.origin}/"
+        self.fe_version = fe_version
         self.secret = secret_bytes(settings.zai_signing_secret)
 
     def headers(self, token=None, referer=None):
         headers = dict(BROWSER_HEADERS, Accept="*/*", Origin=self.origin,
                        Referer=referer or f"{self.origin}/")
-        headers["X-FE-Version"] = self.fe_version
+        headers["X-FE-Version"] = self.fe_version.current()
         if token:
             headers["Authorization"] = f"Bearer {token}"
         return headers

@@ -22,27 +22,35 @@ _SUMMARY = ("\n<summary>", "<summary>")
 
 
 class Splitter:
-    """Turns document text, fed in order, into (kind, text) pieces."""
+    """Turns document text, fed in order, into (kind, text) pieces.
 
-    def __init__(self, keep_markup=False):
+    `thinking` says whether the document opens with a reasoning block: True, False, or None to
+    decide from the first event's phase (and, without one, from the text)."""
+
+    def __init__(self, keep_markup=False, thinking=None):
         self.keep_markup = keep_markup
+        self.thinking = thinking
         self.state = _START
         self.pending = ""
         self.line_start = False
         self.skip_newline = False
 
-    def feed(self, text):
+    def feed(self, text, phase=None):
         pieces = []
         text = self.pending + text
         self.pending = ""
         if self.state == _START:
-            if text.startswith(_DETAILS):
+            if self.thinking is None and phase:
+                self.thinking = phase == "thinking"
+            if self.thinking is not False and text.startswith(_DETAILS):
                 self.state = _HEADER
-            elif _DETAILS.startswith(text):
+                self.thinking = True
+            elif self.thinking is not False and _DETAILS.startswith(text):
                 self.pending = text
                 return pieces
             else:
                 self.state = _ANSWERING
+                self.thinking = False
         if self.state == _HEADER:
             text = self._read_header(text, pieces)
         if self.state == _THINKING:
@@ -89,17 +97,18 @@ class Splitter:
         return text[end:]
 
     def _read_reasoning(self, text, pieces):
-        if self.line_start and not self.keep_markup:
-            if len(text) < 2 and "> ".startswith(text):
+        if self.line_start:
+            if len(text) < len(_CLOSE) and any(m.startswith(text) for m in (_CLOSE, "> ")):
                 self.pending = text
                 return ""
             self.line_start = False
-            if text.startswith("> "):
+            if text.startswith(_CLOSE):
+                text = "\n" + text   # an empty reasoning block
+            elif text.startswith("> ") and not self.keep_markup:
                 text = text[2:]
-        close = text.find(_CLOSE)
+        close = text.find("\n" + _CLOSE)
         if close != -1:
-            body, rest = text[:close], text[close + len(_CLOSE):]
-            body = body[:-1] if body.endswith("\n") else body
+            body, rest = text[:close], text[close + 1 + len(_CLOSE):]
             self._add_reasoning(body, pieces)
             if self.keep_markup:
                 pieces.append((CLOSE_MARKUP, "\n" + _CLOSE + "\n"))
@@ -119,15 +128,11 @@ class Splitter:
 
 
 def _held_tail(text):
-    """Where the text stops being safe to emit: a tail that may begin `\\n> ` or `</details>`."""
-    cut = len(text)
+    """Where the text stops being safe to emit: a last line that may begin `> ` or `</details>`."""
     newline = text.rfind("\n")
     if newline != -1 and any(marker.startswith(text[newline:]) for marker in _HOLD):
-        cut = newline
-    bracket = text.rfind("<")
-    if bracket != -1 and bracket < cut and _CLOSE.startswith(text[bracket:]):
-        cut = bracket
-    return cut
+        return newline
+    return len(text)
 
 
 class Document:
@@ -140,18 +145,18 @@ class Document:
         self.splitter = Splitter(keep_markup)
         self.sent = {REASONING: 0, ANSWER: 0, OPEN_MARKUP: 0, CLOSE_MARKUP: 0}
 
-    def append(self, text):
+    def append(self, text, phase=None):
         self.parts.append(text)
         self.length += len(text)
-        return self._count(self.splitter.feed(text))
+        return self._count(self.splitter.feed(text, phase))
 
-    def edit(self, index, text):
+    def edit(self, index, text, phase=None):
         if index >= self.length:
-            return self.append(text)
+            return self.append(text, phase)
         document = "".join(self.parts)[:index] + text
         self.parts = [document]
         self.length = len(document)
-        self.splitter = Splitter(self.keep_markup)
+        self.splitter = Splitter(self.keep_markup, self.splitter.thinking)
         whole = {}
         for kind, piece in self.splitter.feed(document):
             whole[kind] = whole.get(kind, "") + piece

@@ -1,10 +1,14 @@
 """Reading one chat.z.ai reply: SSE bytes → events → reasoning and answer pieces."""
 import logging
+import queue
+import socket
+import threading
 
 import orjson
 import requests
 import urllib3
 
+from ztoapi.errors import ApiError
 from ztoapi.zai import failures
 from ztoapi.zai.document import Document
 
@@ -24,6 +28,19 @@ class Reply:
 
     def close(self):
         self.response.close()
+
+    def abort(self):
+        """Cut the connection under a reader blocked on it (another greenlet or thread).
+
+        Closing the response there would wait for, or re-enter, the reader's buffered file; a
+        socket shutdown wakes the reader instead, and the reader closes the response."""
+        connection = getattr(self.response.raw, "connection", None)
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def __enter__(self):
         return self
@@ -80,11 +97,73 @@ class Reply:
             error = data["data"].get("error")
         if error:
             raise failures.from_event(error)
-        if data.get("edit_index") is not None and data.get("edit_content") is not None:
-            pieces += self.document.edit(data["edit_index"], data["edit_content"])
-        elif data.get("delta_content"):
-            pieces += self.document.append(data["delta_content"])
-        if data.get("usage"):
+        phase = data.get("phase")
+        edit_index, edit_content = data.get("edit_index"), data.get("edit_content")
+        delta = data.get("delta_content")
+        if type(edit_index) is int and isinstance(edit_content, str):
+            pieces += self.document.edit(edit_index, edit_content, phase)
+        elif delta and isinstance(delta, str):
+            pieces += self.document.append(delta, phase)
+        if isinstance(data.get("usage"), dict):
             self.usage = data["usage"]
         if data.get("done") or data.get("phase") == "done":
             self.done = True
+
+
+QUIET = object()   # Pump.next: nothing arrived within the wait
+_END = object()
+
+
+class Pump:
+    """Opens and reads a reply on its own greenlet (a thread without gevent), so readers can wait
+    with deadlines, send keep-alives during silences and notice clients that left."""
+
+    def __init__(self, open_reply):
+        self.reply = None
+        self.closed = False
+        self.queue = queue.Queue()
+        threading.Thread(target=self._run, args=(open_reply,), daemon=True).start()
+
+    def next(self, wait):
+        """The next batch; None at the end; QUIET if nothing came within `wait` seconds.
+
+        Raises the ApiError that ended the reply."""
+        try:
+            item = self.queue.get(timeout=wait)
+        except queue.Empty:
+            return QUIET
+        if item is _END:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self):
+        """Stop reading: the upstream response is closed now or as soon as it opens."""
+        self.closed = True
+        if self.reply is not None:
+            self.reply.abort()
+
+    def _run(self, open_reply):
+        put = self.queue.put
+        try:
+            self.reply = open_reply()
+        except ApiError as error:
+            put(error)
+            return
+        except Exception:
+            log.exception("opening the upstream reply failed")
+            put(failures.cut_short())
+            return
+        try:
+            if not self.closed:
+                for batch in self.reply.batches():
+                    put(batch)
+                put(_END)
+        except ApiError as error:
+            put(error)
+        except Exception as error:   # a reply cut under us, or a bug: never leave readers waiting
+            log.debug("upstream reader stopped: %r", error)
+            put(failures.cut_short())
+        finally:
+            self.reply.close()
