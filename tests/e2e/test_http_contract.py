@@ -117,3 +117,23 @@ def test_client_disconnect_closes_the_upstream_stream(server, fake):
         time.sleep(0.05)
     assert fake.open_streams == 0
     assert fake.closed_early == closed_before + 1
+
+
+def test_chunked_body_over_the_limit_is_413(fake):
+    from tests.conftest import start_gunicorn
+    from tests.conftest import stop_gunicorn
+    process, base = start_gunicorn({"UPSTREAM_URL": f"{fake.url}/api/chat/completions",
+                                    "DEFAULT_KEY": KEY, "MAX_REQUEST_BYTES": "1000"})
+    try:
+        big = json.dumps({**BODY, "messages": [{"role": "user", "content": "x" * 5000}]}).encode()
+        chunked = requests.post(f"{base}/v1/chat/completions", data=iter([big[:2000], big[2000:]]),
+                                headers={**AUTH, "Content-Type": "application/json"}, timeout=10)
+        sized = requests.post(f"{base}/v1/chat/completions", data=big,
+                              headers={**AUTH, "Content-Type": "application/json"}, timeout=10)
+        small = requests.post(f"{base}/v1/chat/completions", data=iter([json.dumps({**BODY, "stream": False}).encode()]),
+                              headers={**AUTH, "Content-Type": "application/json"}, timeout=10)
+    finally:
+        stop_gunicorn(process)
+    assert chunked.request.headers["Transfer-Encoding"] == "chunked"
+    assert (chunked.status_code, sized.status_code, small.status_code) == (413, 413, 200)
+    assert chunked.json()["error"]["code"] == "request_too_large"

@@ -52,6 +52,16 @@ def create_chat_completion():
 
 def json_body():
     try:
-        return orjson.loads(request.get_data(cache=False))
+        return orjson.loads(raw_body(current_app.config["MAX_CONTENT_LENGTH"]))
     except orjson.JSONDecodeError:
         raise ApiError(400, JSON_ERROR) from None
+
+
+def raw_body(limit):
+    """The request body; 413 past `limit`, also for chunked bodies that have no length."""
+    if request.content_length is not None or "wsgi.input" not in request.environ:
+        return request.get_data(cache=False)
+    data = request.environ["wsgi.input"].read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(413, "The request body is too large.", code="request_too_large")
+    return data

@@ -63,13 +63,13 @@ class ZaiClient:
     def start(self, chat, client_token=None):
         """Open `chat` upstream; returns (pump, first batch), retrying failures before that."""
         credential = Credential(client_token, user_id_of(client_token), False) if client_token else None
-        version_refreshed = False
-        for attempt in range(self.max_retries + 1):
+        attempt, version_refreshed, error = 0, False, None
+        while True:
             try:
                 using = credential or self.pool.acquire()
-            except Exception:
-                if attempt:
-                    raise error from None   # the last real upstream failure says more
+            except ApiError:
+                if error is not None:
+                    raise self._final(error) from None   # the last upstream failure says more
                 raise
             try:
                 pump = Pump(lambda credential=using: self._open(chat, credential))
@@ -79,19 +79,24 @@ class ZaiClient:
                     raise failures.timed_out()
             except ApiError as failure:
                 error = failure
-                if not self._recover(error, using, client_token is not None):
-                    if error.code == "upstream_version_rejected" and not version_refreshed:
-                        version_refreshed = True
-                        if self.version.refresh():
-                            continue   # the upstream moved on; one try with the new version
-                    raise
-                if attempt < self.max_retries:
-                    self.sleep(self._backoff(error, attempt))
+                if error.code == "upstream_version_rejected" and not version_refreshed:
+                    version_refreshed = True
+                    if self.version.refresh():
+                        continue   # the upstream moved on: one more try with the new version
+                if not self._recover(error, using, client_token is not None) or attempt >= self.max_retries:
+                    raise self._final(error) from None
+                self.sleep(self._backoff(error, attempt))
+                attempt += 1
                 continue
             if credential is None:
                 self.pool.succeeded(using)
             return pump, first
-        raise error
+
+    def _final(self, error):
+        """The error a client sees; a rate limit always says when to come back."""
+        if error.retry == "limited" and "Retry-After" not in error.headers:
+            error.headers["Retry-After"] = str(round(self.pool.cooldown))
+        return error
 
     def _recover(self, error, credential, from_client):
         """Report the failure to the pool; True when another attempt may succeed."""
@@ -137,4 +142,9 @@ class ZaiClient:
             log.debug("upstream answered %s: %.300s", response.status_code, text)
             raise failures.from_status(response.status_code, text,
                                        response.headers.get("Retry-After"), credential.guest)
+        if "text/event-stream" not in response.headers.get("Content-Type", ""):
+            with response:
+                text = response.text
+            log.debug("upstream answered 200 without an event stream: %.300s", text)
+            raise failures.not_a_stream(response.headers.get("Content-Type", ""), text)
         return Reply(response, chat.think_mode == "raw")

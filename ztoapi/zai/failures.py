@@ -63,6 +63,22 @@ def from_event(error):
                     type="server_error", retry="transient")
 
 
+def not_a_stream(content_type, text):
+    """A 200 that is not an event stream: an error object if it holds one, else a changed API."""
+    try:
+        body = orjson.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        inner = body.get("data")
+        error = body.get("error") or (inner.get("error") if isinstance(inner, dict) else None)
+        if error:
+            return from_event(error)
+    return ApiError(502, f"chat.z.ai answered 200 with {content_type or 'no content type'} instead "
+                         f"of an event stream: {_short(text)}", code="upstream_rejected",
+                    type="server_error")
+
+
 def version_rejected(detail):
     return ApiError(502, f"{VERSION_HINT} (upstream said: {detail})",
                     code="upstream_version_rejected", type="server_error")
@@ -74,9 +90,11 @@ def signature_rejected(detail):
 
 
 def rate_limited(detail, retry_after):
+    """A rate limit; Retry-After is the upstream's, when it gave one."""
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
     return ApiError(429, f"chat.z.ai is rate limiting this gateway (upstream said: {detail})",
-                    code="upstream_rate_limited", type="rate_limit_error",
-                    headers={"Retry-After": str(retry_after or 1)}, retry="limited")
+                    code="upstream_rate_limited", type="rate_limit_error", headers=headers,
+                    retry="limited")
 
 
 def unreachable(error):

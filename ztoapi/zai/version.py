@@ -51,9 +51,9 @@ class FrontEndVersion:
         if self.configured:
             return False
         with self._lock:
-            before = self._value
+            before = self._value or FALLBACK
             self._detect()
-            return self._value != before
+            return (self._value or FALLBACK) != before
 
     def _detect(self):
         self._checked = self.clock()
