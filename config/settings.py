@@ -3,6 +3,7 @@
 Most configuration is set via environment variables (or a `.env` file in the working directory).
 A bad value raises SettingsError with one line naming the variable.
 """
+import math
 import os
 from dataclasses import dataclass
 from dataclasses import fields
@@ -24,7 +25,7 @@ class Settings:
     web_concurrency: int = 1              # WEB_CONCURRENCY: gunicorn worker processes
     debug_mode: bool = False              # DEBUG_MODE: log request summaries and upstream exchanges
     max_request_bytes: int = 20 * 2**20   # MAX_REQUEST_BYTES: larger bodies get 413
-    cors_origins: str = "*"               # CORS_ORIGINS: Access-Control-Allow-Origin value
+    cors_origins: str = "*"               # CORS_ORIGINS: "*" or comma-separated allowed origins
     # clients
     default_key: str = "sk-your-key"      # DEFAULT_KEY: the API key clients send as Bearer
     default_stream: bool = True           # DEFAULT_STREAM: stream when a request omits `stream`
@@ -113,9 +114,12 @@ def _parse(name, kind, raw):
             raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
     if kind in (float, "float"):
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
-            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+            value = math.nan
+        if not math.isfinite(value):
+            raise SettingsError(f"{name} must be a number, got {raw!r}")
+        return value
     return text
 
 

@@ -1,5 +1,6 @@
 """Fixtures: the fake chat.z.ai, the app against it, and the real server under gunicorn."""
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -77,7 +78,8 @@ def start_gunicorn(env_overrides):
 
 
 def stop_gunicorn(process):
-    process.terminate()
+    """Quick shutdown (SIGINT): tests do not wait for idle keep-alive connections."""
+    process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:

@@ -105,6 +105,8 @@ def test_stream_and_json_give_the_same_text(client):
 
 @pytest.mark.parametrize("headers, streams", [
     ({"Accept": "application/json"}, False),
+    ({"Accept": "application/json; charset=utf-8"}, False),
+    ({"Accept": "application/json, text/plain, */*"}, True),
     ({"Accept": "*/*"}, True),
     ({}, True),
     ({"Accept": "text/event-stream"}, True),
@@ -178,7 +180,7 @@ def test_guest_token_is_minted_once_and_reused(client, fake):
     post(client, {"model": "GLM-4.5", "messages": USER, "stream": False})
     post(client, {"model": "GLM-4.5", "messages": USER, "stream": False})
     paths = [r["path"] for r in fake.requests]
-    assert paths.count("/api/v1/auths/") <= 1
+    assert paths.count("/api/v1/auths/") == 1
     assert paths.count("/api/chat/completions") == 2
 
 
@@ -269,7 +271,7 @@ def test_stall_mid_stream_becomes_an_error_event(fake):
     prompt = [{"role": "user", "content": directive(fault="stall", stall_s=2, answer="a b c d e f", chunk=2)}]
     events = sse_events(post(client, {"model": "GLM-4.5", "messages": prompt, "stream": True}))
     assert events[-1] == "[DONE]"
-    assert events[-2]["error"]["code"] in ("upstream_timeout", "upstream_stream_cut")
+    assert events[-2]["error"]["code"] == "upstream_timeout"
 
 
 def test_rejected_guest_token_is_replaced_and_the_request_retried(client, fake):

@@ -40,6 +40,11 @@ def test_values_are_read_and_typed():
     ({"DEBUG_MODE": "maybe"}, "DEBUG_MODE"),
     ({"UPSTREAM_URL": "chat.z.ai"}, "UPSTREAM_URL"),
     ({"UPSTREAM_CONNECT_TIMEOUT": "0"}, "UPSTREAM_CONNECT_TIMEOUT"),
+    ({"UPSTREAM_READ_TIMEOUT": "nan"}, "UPSTREAM_READ_TIMEOUT"),
+    ({"UPSTREAM_FIRST_EVENT_TIMEOUT": "inf"}, "UPSTREAM_FIRST_EVENT_TIMEOUT"),
+    ({"UPSTREAM_MAX_RETRIES": "-1"}, "UPSTREAM_MAX_RETRIES"),
+    ({"UPSTREAM_PROXY": "ftp://proxy:21"}, "UPSTREAM_PROXY"),
+    ({"GUEST_POOL_SIZE": "0"}, "GUEST_POOL_SIZE"),
     ({"WEB_CONCURRENCY": "x"}, "WEB_CONCURRENCY"),
     ({"ANON_TOKEN_ENABLED": "false"}, "ZAI_TOKEN"),
 ])

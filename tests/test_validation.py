@@ -53,6 +53,18 @@ def post(client, body, **kwargs):
     ({"model": "GLM-4.5", "messages": USER, "stream": False, "stream_options": {"include_usage": True}},
      "stream_options", None, "The 'stream_options' parameter is only allowed when 'stream' is enabled."),
     ({"model": "GLM-4.5", "messages": USER, "stream": "yes"}, "stream", "invalid_type", None),
+    ({"model": "GLM-4.5", "messages": [{"role": "user", "content": [{"text": "x"}]}]},
+     "messages[0].content[0].type", "missing_required_parameter", None),
+    ({"model": "GLM-4.5", "messages": USER, "audio": {"voice": "alloy"}}, "audio",
+     "unsupported_parameter", None),
+    ({"model": "GLM-4.5", "messages": USER, "modalities": ["text", "audio"]}, "modalities",
+     "unsupported_value", None),
+    ({"model": "GLM-4.5", "messages": USER, "response_format": {"type": "json_schema"}},
+     "response_format", "unsupported_value", None),
+    ({"model": "GLM-4.5", "messages": USER, "functions": [{"name": "f"}]}, "functions",
+     "unsupported_parameter", None),
+    ({"model": "GLM-4.5", "messages": USER, "tools": [{"type": "function", "function": {"name": "f"}}]},
+     "tools", "unsupported_parameter", None),
 ])
 def test_invalid_requests_get_openai_400s(client, fake, body, param, code, message):
     response = post(client, body)
@@ -95,6 +107,14 @@ def test_unknown_model_is_404(client):
         "type": "invalid_request_error", "param": "model", "code": "model_not_found"}
 
 
+def test_text_modalities_text_format_and_declined_tools_are_accepted(client):
+    response = post(client, {"model": "GLM-4.5", "messages": USER, "stream": False,
+                             "modalities": ["text"], "response_format": {"type": "text"},
+                             "tools": [{"type": "function", "function": {"name": "f"}}],
+                             "tool_choice": "none"})
+    assert response.status_code == 200
+
+
 def test_unknown_top_level_fields_are_ignored(client, fake):
     response = post(client, {"model": "GLM-4.5", "messages": USER, "stream": False,
                              "top_k": 5, "vendor_extra": {"a": 1}, "temperature": None})
@@ -106,3 +126,14 @@ def test_server_keeps_working_after_bad_input(client):
     post(client, {"model": "GLM-4.5", "messages": [{"role": 123}]})
     response = post(client, {"model": "GLM-4.5", "messages": USER, "stream": False})
     assert response.status_code == 200
+
+
+def test_cors_with_a_list_of_origins_echoes_only_allowed_ones(fake):
+    from tests.conftest import settings_for
+    from ztoapi import create_app
+    client = create_app(settings_for(fake, cors_origins="https://a.example, https://b.example")).test_client()
+    allowed = client.get("/v1/models", headers={**AUTH, "Origin": "https://b.example"})
+    other = client.get("/v1/models", headers={**AUTH, "Origin": "https://evil.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://b.example"
+    assert allowed.headers["Vary"] == "Origin"
+    assert "Access-Control-Allow-Origin" not in other.headers

@@ -27,7 +27,8 @@ def init_app(app):
     @app.after_request
     def finish_request(response):
         response.headers["x-request-id"] = g.get("request_id") or "req_" + secrets.token_hex(16)
-        line = _Line(request.method, request.path, response.status_code, g.get("started"),
+        line = _Line(response.headers["x-request-id"], request.method, request.path,
+                     response.status_code, g.get("started"),
                      g.get("summary", {}), g.get("outcome", {}), request.headers.get("User-Agent", ""))
         if response.is_streamed:
             response.call_on_close(line.write)
@@ -37,12 +38,14 @@ def init_app(app):
 
 
 class _Line:
-    def __init__(self, method, path, status, started, summary, outcome, agent):
-        self.fields = (method, path, status, started or time.perf_counter(), summary, outcome, agent)
+    def __init__(self, request_id, method, path, status, started, summary, outcome, agent):
+        self.fields = (request_id, method, path, status, started or time.perf_counter(), summary,
+                       outcome, agent)
 
     def write(self):
-        method, path, status, started, summary, outcome, agent = self.fields
+        request_id, method, path, status, started, summary, outcome, agent = self.fields
         took = (time.perf_counter() - started) * 1000
         extra = "".join(f" {key}={value}" for key, value in summary.items())
         extra += "".join(f" {key}={outcome[key]}" for key in ("result", "events") if key in outcome)
-        log.info('%s %s %s %.1fms%s agent="%.60s"', method, path, status, took, extra, agent)
+        log.info('%s %s %s %s %.1fms%s agent="%.60s"', request_id, method, path, status, took, extra,
+                 agent)

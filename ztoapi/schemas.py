@@ -140,6 +140,8 @@ class Content(fields.Field):
                 "invalid_type", f"Invalid type for '<param>': expected an object, but got "
                                 f"{type_name(part)} instead."))
         kind = part.get("type")
+        if kind is None:
+            raise ValidationError({"type": [REQUIRED]})
         if kind not in self.PART_TYPES:
             raise ValidationError({"type": [problem(
                 "invalid_value", f"Invalid value: '{kind}'. Supported values are: "
@@ -247,6 +249,33 @@ class ChatCompletionRequest(Schema):
     reasoning_effort = String(validate=one_of(
         ("none", "minimal", "low", "medium", "high", "xhigh", "max")))
     enable_thinking = Boolean()
+    modalities = Array()
+    audio = Object()
+    prediction = Object()
+    functions = Array()
+    function_call = Typed((str, dict), "one of a string or object")
+
+    @validates_schema
+    def check_unsupported(self, data, **kwargs):
+        for name in ("audio", "prediction", "functions", "function_call"):
+            if data.get(name) is not None:
+                raise ValidationError(problem(
+                    "unsupported_parameter", f"Unsupported parameter: '{name}' is not supported "
+                                             "with this model."), name)
+        if any(mode != "text" for mode in data.get("modalities") or []):
+            raise ValidationError(problem(
+                "unsupported_value", "Unsupported value: 'modalities' supports only ['text'] "
+                                     "with this model."), "modalities")
+        response_format = data.get("response_format")
+        if response_format is not None and response_format.get("type") != "text":
+            raise ValidationError(problem(
+                "unsupported_value", f"Unsupported value: 'response_format' of type "
+                                     f"'{response_format.get('type')}' is not supported with this "
+                                     "model."), "response_format")
+        if data.get("tools") and data.get("tool_choice") != "none":
+            raise ValidationError(problem(
+                "unsupported_parameter", "Unsupported parameter: 'tools' (function calling) is "
+                                         "not supported by this gateway yet."), "tools")
 
     @validates_schema
     def check_combinations(self, data, **kwargs):

@@ -47,6 +47,6 @@ def chat_request(body, settings, accept=""):
 
 
 def wants_json_only(accept):
-    """True when an Accept header lists JSON and not event streams (what the OpenAI SDKs send)."""
-    accept = accept.lower()
-    return "application/json" in accept and "text/event-stream" not in accept
+    """True when every media range in an Accept header is JSON (what the OpenAI SDKs send)."""
+    ranges = [part.split(";")[0].strip().lower() for part in accept.split(",") if part.strip()]
+    return bool(ranges) and all(r == "application/json" or r.endswith("+json") for r in ranges)
