@@ -25,3 +25,26 @@ keepalive = 75               # longer than common load balancer idle timeouts (6
 accesslog = None             # ZtoApi writes its own one line per request
 errorlog = "-"
 loglevel = "debug" if _settings.debug_mode else "info"
+
+
+def post_worker_init(worker):
+    """On shutdown, exit once no request is in flight.
+
+    gunicorn's gevent worker otherwise waits for idle keep-alive connections (SDK clients keep
+    them open) until graceful_timeout, which makes every deploy take that long.
+    """
+    import os
+
+    import gevent
+
+    inflight = worker.wsgi.extensions["inflight"]
+
+    def exit_when_drained():
+        while worker.alive:
+            gevent.sleep(0.25)
+        while inflight.count:
+            gevent.sleep(0.1)
+        worker.log.info("Worker %s drained: no request in flight, exiting", worker.pid)
+        os._exit(0)
+
+    gevent.spawn(exit_when_drained)

@@ -333,3 +333,15 @@ def test_debug_mode_logs_the_exchange_without_secrets(fake, caplog):
     assert "POST /v1/chat/completions 200" in text and "result=ok" in text
     for secret in (chat["query"]["token"], chat["headers"]["x-signature"], "sk-test-key"):
         assert secret not in text
+
+
+def test_requests_in_flight_return_to_zero(app, client):
+    post(client, {"model": "GLM-4.5", "messages": USER, "stream": False})
+    post(client, {"model": "nope", "messages": USER})
+    post(client, {"model": "GLM-4.5"})
+    client.get("/v1/nowhere")
+    stream = post(client, {"model": "GLM-4.5", "messages": USER, "stream": True})
+    assert app.extensions["inflight"].count == 1
+    stream.get_data()
+    stream.close()
+    assert app.extensions["inflight"].count == 0

@@ -22,6 +22,9 @@ def create_app(settings=None):
     from ztoapi import cors
     cors.init_app(app, settings.cors_origins)
 
+    from ztoapi import inflight
+    inflight.init_app(app)
+
     from ztoapi.zai.client import ZaiClient
     app.extensions["zai"] = ZaiClient(settings)
 

@@ -1,0 +1,30 @@
+"""Counts the requests in flight, so a worker shutting down knows when it may exit."""
+import threading
+
+
+class InFlight:
+    """A counter of requests not yet finished (streams count until their last byte)."""
+
+    def __init__(self):
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def add(self, delta):
+        with self._lock:
+            self.count += delta
+
+
+def init_app(app):
+    inflight = app.extensions["inflight"] = InFlight()
+
+    @app.before_request
+    def count_request():
+        inflight.add(1)
+
+    @app.after_request
+    def uncount_request(response):
+        if response.is_streamed:
+            response.call_on_close(lambda: inflight.add(-1))
+        else:
+            inflight.add(-1)
+        return response
