@@ -35,7 +35,7 @@ def guest(fake) -> tuple[str, str]:
 
 
 def chat(fake, text="Hello, 世界", *, thinking=False, token=None, query=None, headers=None, body=None,
-         prompt=None, ts=None, stream=False):
+         prompt=None, ts=None, stream=False, via_proxy=False):
     """POST a correctly signed chat request (pieces overridable) and return the response."""
     if token is None:
         token, user_id = guest(fake)
@@ -50,7 +50,8 @@ def chat(fake, text="Hello, 世界", *, thinking=False, token=None, query=None, 
          "chat_id": "c1", "id": "m1"}
     h = {"Authorization": f"Bearer {token}", "X-FE-Version": VERSION,
          "X-Signature": sign(text if prompt is None else prompt, rid, ts, user_id)}
-    return requests.post(fake.url + "/api/chat/completions", params={**q, **(query or {})},
+    base, proxies = ("http://zai.invalid", {"http": fake.url}) if via_proxy else (fake.url, None)
+    return requests.post(base + "/api/chat/completions", params={**q, **(query or {})}, proxies=proxies,
                          headers={**h, **(headers or {})}, json={**b, **(body or {})}, timeout=10, stream=stream)
 
 
@@ -236,7 +237,8 @@ def test_control_endpoints_and_closed_early(fake):
     assert replay(e["data"] for e in sse_events(chat(fake))) == "scripted"
     fake.script_next(answer="x" * 200, chunk=1, delay_ms=20)
     resp = chat(fake, stream=True)
-    next(resp.iter_lines())
+    lines = resp.iter_lines()  # keep the generator: discarding it makes urllib3 close the connection
+    next(lines)
     assert requests.get(fake.url + "/__fake/stats", timeout=5).json()["open_streams"] == 1
     resp.close()
     deadline = time.monotonic() + 5
@@ -269,3 +271,143 @@ def test_signature_mode_off_and_min_version():
         assert sse_events(chat(server, headers={"X-Signature": None}))[0]["data"]["error"]["code"] == 426
         resp = chat(server, headers={"X-Signature": None, "X-FE-Version": "prod-fe-1.0.99"}, prompt="x")
         assert replay(e["data"] for e in sse_events(resp)) == "Echo: Hello, 世界"
+
+
+def wait_for(condition, timeout=3.0) -> bool:
+    """Poll condition() until true or timeout; return its last value."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def test_http429_retry_after_and_http401(fake):
+    fake.script_next(fault="http429", retry_after=7)
+    resp = chat(fake)
+    assert resp.status_code == 429 and resp.headers["Retry-After"] == "7" and "concurrency" in resp.json()["detail"]
+    resp = chat(fake, 'x [[fake {"fault": "http429", "retry_after": "Wed, 21 Oct 2015 07:28:00 GMT"}]]')
+    assert resp.headers["Retry-After"] == "Wed, 21 Oct 2015 07:28:00 GMT"
+    fake.script_next(fault="http429")
+    assert "Retry-After" not in chat(fake).headers
+    for bad in ([1], -1, "a\nb", True):
+        with pytest.raises(ValueError):
+            fake.script_next(retry_after=bad)
+    user = next(t for t in fake._users if fake._users[t]["role"] == "user")
+    fake.script_next(fault="http401")
+    resp = chat(fake, token=user)
+    assert resp.status_code == 401
+    assert resp.json() == {"detail": "Your session has expired or the token is invalid. Please sign in again."}
+    assert chat(fake, token=user).status_code == 200
+
+
+def test_busy_event(fake):
+    fake.script_next(fault="busy_event")
+    resp = chat(fake, thinking=True)
+    assert resp.status_code == 200 and resp.text.count("data: ") == 1
+    assert sse_events(resp) == [{"type": "chat:completion", "data": {"error": {
+        "detail": "Too many concurrent requests, concurrency limit exceeded", "code": 429}, "done": True}}]
+
+
+def test_concurrency_limit_per_token(fake):
+    assert fake.max_streams_per_token is None
+    fake.max_streams_per_token = 1
+    user = next(t for t in fake._users if fake._users[t]["role"] == "user")
+    fake.script_next(answer="x" * 500, chunk=1, delay_ms=10)
+    first = chat(fake, token=user, stream=True)
+    lines = first.iter_lines()
+    next(lines)
+    assert fake.open_streams_by_token() == {user: 1}
+    busy = chat(fake, token=user)
+    assert busy.status_code == 429 and busy.json() == {"detail": "Too many requests, concurrency limit exceeded"}
+    assert chat(fake).status_code == 200  # another token is not limited
+    first.close()  # client disconnect frees the slot (noticed within the inter-chunk sleep)
+    assert wait_for(lambda: not fake.open_streams_by_token())
+    for fault in ("cut", "error_mid", "busy_event", "signature"):
+        fake.script_next(fault=fault, after=0)
+        try:
+            chat(fake, token=user).content
+        except requests.exceptions.ChunkedEncodingError:
+            assert fault == "cut"
+        assert chat(fake, token=user).status_code == 200, fault
+    fake.script_next(fault="stall", stall_s=30)
+    stalled = chat(fake, token=user, stream=True)
+    lines = stalled.iter_lines()
+    next(lines)
+    stalled.close()
+    assert wait_for(lambda: not fake.open_streams_by_token(), 1) and wait_for(lambda: fake.closed_early == 2, 1)
+    assert fake.chat_requests_by_token()[user] == 11
+    with pytest.raises(ValueError):
+        fake.max_streams_per_token = -1
+    fake.reset()
+    assert fake.max_streams_per_token is None and fake.chat_requests_by_token() == {}
+
+
+@pytest.mark.parametrize("fault", ["http500", "waf405", "no_token", "bad_json"])
+def test_auths_faults(fake, fault):
+    fake.auths_fault = fault
+    resp = requests.get(fake.url + "/api/v1/auths/", timeout=5)
+    if fault == "http500":
+        assert resp.status_code == 500 and resp.json()["detail"]
+    elif fault == "waf405":
+        assert resp.status_code == 405 and "<title>405</title>" in resp.text and "aliyun" in resp.text
+    elif fault == "no_token":
+        assert resp.status_code == 200 and resp.json()["role"] == "guest" and "token" not in resp.json()
+    else:
+        assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/html")
+        with pytest.raises(ValueError):
+            resp.json()
+    assert fake.issued_tokens == []
+    user = next(t for t in fake._users if fake._users[t]["role"] == "user")
+    me = requests.get(fake.url + "/api/v1/auths/", headers={"Authorization": f"Bearer {user}"}, timeout=5)
+    assert me.json()["token"] == user
+    fake.reset()
+    assert fake.auths_fault is None and requests.get(fake.url + "/api/v1/auths/", timeout=5).json()["token"]
+    with pytest.raises(ValueError):
+        fake.auths_fault = "nope"
+
+
+def test_runtime_fe_versions(fake):
+    import re
+    assert fake.min_fe_version == "1.0.94"
+    fake.fe_version, fake.min_fe_version = "1.0.120", "prod-fe-1.0.120"
+    assert fake.min_fe_version == "1.0.120"
+    page = requests.get(fake.url + "/", timeout=5).text
+    found = re.findall(r"prod-fe-(\d+\.\d+\.\d+)", page)
+    assert "1.0.50" in found and "1.0.120" in found and found[0] != "1.0.120"
+    assert sse_events(chat(fake))[0]["data"]["error"]["code"] == 426
+    assert replay(e["data"] for e in sse_events(chat(fake, headers={"X-FE-Version": "prod-fe-1.0.120"}))) \
+        == "Echo: Hello, 世界"
+    with pytest.raises(ValueError):
+        fake.min_fe_version = "new"
+    fake.reset()
+    assert (fake.fe_version, fake.min_fe_version) == ("1.0.98", "1.0.94")
+
+
+def test_chat_requests_by_token_and_stats(fake):
+    token, _ = guest(fake)
+    chat(fake, token=token)
+    fake.script_next(fault="http500")
+    chat(fake, token=token)
+    chat(fake, token=token, headers={"X-Signature": "0" * 64})
+    chat(fake, headers={"Authorization": "Bearer forged-token-0123456789"})
+    counts = fake.chat_requests_by_token()
+    assert counts[token] == 3 and counts["forged-token-0123456789"] == 1
+    stats = requests.get(fake.url + "/__fake/stats", timeout=5).json()
+    assert stats["chat_requests_by_token"][token[-8:]] == 3 and stats["chat_requests_by_token"]["23456789"] == 1
+    fake.reset()
+    assert fake.chat_requests_by_token() == {} and fake.stats()["chat_requests_by_token"] == {}
+
+
+def test_forward_proxy_mode(fake):
+    proxies = {"http": fake.url}
+    data = requests.get("http://zai.invalid/api/v1/auths/", proxies=proxies, timeout=5).json()
+    assert data["token"] == fake.issued_tokens[-1]
+    resp = chat(fake, token=data["token"], via_proxy=True, query={"extra": "1"})
+    assert replay(e["data"] for e in sse_events(resp)) == "Echo: Hello, 世界"
+    log = fake.requests
+    assert [(r["method"], r["path"], r["proxied"]) for r in log] == [
+        ("GET", "/api/v1/auths/", True), ("GET", "/api/v1/auths/", False), ("POST", "/api/chat/completions", True)]
+    assert log[-1]["query"]["extra"] == "1" and log[-1]["headers"]["host"] == "zai.invalid"
+    assert fake.chat_requests_by_token() == {data["token"]: 1}
+    assert requests.get("http://zai.invalid/api/models", proxies=proxies, timeout=5).status_code == 200
+    assert requests.get("http://zai.invalid/nope", proxies=proxies, timeout=5).status_code == 404

@@ -17,9 +17,12 @@ def main(argv=None) -> None:
     parser.add_argument("--fe-version", default="1.0.98")
     parser.add_argument("--signature-mode", choices=SIGNATURE_MODES, default="hmac-b64")
     parser.add_argument("--user-token", action="append", default=[], help="seed a real-user token (repeatable)")
+    parser.add_argument("--max-streams-per-token", type=int, default=None,
+                        help="concurrent chat requests allowed per token (default: unlimited)")
     args = parser.parse_args(argv)
     fake = FakeZai(secret=args.secret, min_fe_version=args.min_fe_version, signature_mode=args.signature_mode,
-                   user_tokens=args.user_token, fe_version=args.fe_version).start(args.host, args.port)
+                   user_tokens=args.user_token, fe_version=args.fe_version,
+                   max_streams_per_token=args.max_streams_per_token).start(args.host, args.port)
     print(f"READY {fake.port}", flush=True)
     try:
         threading.Event().wait()

@@ -4,6 +4,7 @@ import email.parser
 import email.policy
 import json
 import re
+import select
 import socket
 import sys
 import threading
@@ -20,11 +21,15 @@ SESSION_EXPIRED = "Your session has expired or the token is invalid. Please sign
 NO_PERMISSION = "You do not have permission to access this resource. Please contact your administrator for assistance."
 BAD_SIGNATURE = "403: Signature validation failed: 签名验证失败"
 QUERY_PARAMS = ("timestamp", "requestId", "user_id", "signature_timestamp")
+CONCURRENCY_LIMIT = {"detail": "Too many requests, concurrency limit exceeded"}
 HTTP_FAULT_JSON = {
     "http500": (500, {"detail": "Internal Server Error"}),
-    "http429": (429, {"detail": "Too many requests, concurrency limit exceeded"}),
+    "http429": (429, CONCURRENCY_LIMIT),
     "version426_http": (426, {"detail": "Your client version check is failed"}),
+    "http401": (401, {"detail": SESSION_EXPIRED}),
 }
+AUTHS_FAULTS = ("http500", "waf405", "no_token", "bad_json")
+OLD_FE_VERSION = "1.0.50"  # also named on the home page: clients must pick the highest prod-fe-x.y.z
 WAF_PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>405</title></head>
 <body><div class="block"><img src="https://errors.aliyun.com/images/TB1TpamHpXXXXaJXXXXeB7nYVXX-104-162.png" alt="405">
@@ -46,6 +51,18 @@ def _version(text: str) -> tuple[int, ...] | None:
     """Parse "1.0.98" or "prod-fe-1.0.98" into a tuple; None if absent."""
     match = re.search(r"(\d+)\.(\d+)\.(\d+)", text or "")
     return tuple(map(int, match.groups())) if match else None
+
+
+def _header_value(value) -> str:
+    """Render a Retry-After value: strings as given, integral numbers without a fraction."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _waf_page() -> bytes:
+    """The Aliyun WAF block page with a fresh trace id."""
+    return WAF_PAGE.replace("{trace}", uuid.uuid4().hex).encode()
 
 
 def _model_entry(model_id: str, name: str, vision: bool, active: bool) -> dict:
@@ -110,13 +127,16 @@ class FakeZai:
     """A chat.z.ai look-alike: start() serves it on 127.0.0.1 from a background thread."""
 
     def __init__(self, secret: str = DEFAULT_SECRET, min_fe_version: str = "1.0.94",
-                 signature_mode: str = "hmac-b64", user_tokens=(), fe_version: str = "1.0.98"):
+                 signature_mode: str = "hmac-b64", user_tokens=(), fe_version: str = "1.0.98",
+                 max_streams_per_token: int | None = None, auths_fault: str | None = None):
         if signature_mode not in SIGNATURE_MODES:
             raise ValueError(f"signature_mode must be one of {SIGNATURE_MODES}")
         self.secret, self.signature_mode, self.fe_version = secret, signature_mode, fe_version
-        self.min_fe_version = _version(min_fe_version)
-        if self.min_fe_version is None:
-            raise ValueError(f"min_fe_version must look like 1.0.94, got {min_fe_version!r}")
+        self.min_fe_version = min_fe_version
+        self.max_streams_per_token = max_streams_per_token
+        self.auths_fault = auths_fault
+        self._defaults = {"fe_version": fe_version, "min_fe_version": self.min_fe_version,
+                          "max_streams_per_token": max_streams_per_token, "auths_fault": auths_fault}
         self.files: dict[str, dict] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -124,7 +144,9 @@ class FakeZai:
         self._issued: list[str] = []
         self._requests: list[dict] = []
         self._scripts: deque[dict] = deque()
-        self._open_streams = self._closed_early = 0
+        self._open_streams = self._closed_early = self._generation = 0
+        self._streams_by_token: dict[str, int] = {}
+        self._chats_by_token: dict[str, int] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         for token in user_tokens:
@@ -135,7 +157,7 @@ class FakeZai:
         """Bind and serve in a daemon thread; return self."""
         self._stopping.clear()
         self._server = _Server((host, port), self)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fakezai", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), name="fakezai", daemon=True)
         self._thread.start()
         return self
 
@@ -166,6 +188,41 @@ class FakeZai:
         """Base URL, e.g. http://127.0.0.1:PORT."""
         return f"http://{self._server.server_address[0]}:{self.port}"
 
+    # -- runtime settings ------------------------------------------------------------------------
+    @property
+    def min_fe_version(self) -> str:
+        """Lowest accepted X-FE-Version, as "1.0.94"; settable (also "prod-fe-1.0.94")."""
+        return ".".join(map(str, self._min_fe_version))
+
+    @min_fe_version.setter
+    def min_fe_version(self, value: str) -> None:
+        parsed = _version(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise ValueError(f"min_fe_version must look like 1.0.94, got {value!r}")
+        self._min_fe_version = parsed
+
+    @property
+    def max_streams_per_token(self) -> int | None:
+        """Concurrent chat requests allowed per token (None: unlimited); more get HTTP 429."""
+        return self._max_streams_per_token
+
+    @max_streams_per_token.setter
+    def max_streams_per_token(self, value: int | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ValueError(f"max_streams_per_token must be None or an int >= 0, got {value!r}")
+        self._max_streams_per_token = value
+
+    @property
+    def auths_fault(self) -> str | None:
+        """Failure for every unauthenticated GET /api/v1/auths/ (None: mint guests normally)."""
+        return self._auths_fault
+
+    @auths_fault.setter
+    def auths_fault(self, value: str | None) -> None:
+        if value is not None and value not in AUTHS_FAULTS:
+            raise ValueError(f"auths_fault must be None or one of {AUTHS_FAULTS}, got {value!r}")
+        self._auths_fault = value
+
     # -- test API --------------------------------------------------------------------------------
     @property
     def requests(self) -> list[dict]:
@@ -186,22 +243,47 @@ class FakeZai:
 
     @property
     def closed_early(self) -> int:
-        """Number of SSE responses aborted because the client went away."""
+        """Number of SSE responses aborted because the client went away (requests received since the last
+        reset() only, so a late abort of an earlier test's stream does not count)."""
         return self._closed_early
 
+    def chat_requests_by_token(self) -> dict[str, int]:
+        """Bearer token -> POST /api/chat/completions received with it (rejected ones included)."""
+        with self._lock:
+            return dict(self._chats_by_token)
+
+    def open_streams_by_token(self) -> dict[str, int]:
+        """Bearer token -> chat requests in flight with it (the ones max_streams_per_token counts)."""
+        with self._lock:
+            return {t: n for t, n in self._streams_by_token.items() if n}
+
     def stats(self) -> dict:
-        """Counters served at GET /__fake/stats."""
+        """Counters served at GET /__fake/stats (per-token maps keyed by the token's last 8 chars)."""
+        def short(counts: dict[str, int]) -> dict[str, int]:
+            out: dict[str, int] = {}
+            for token, n in counts.items():
+                if n:
+                    out[token[-8:]] = out.get(token[-8:], 0) + n
+            return out
+
         with self._lock:
             return {"open_streams": self._open_streams, "closed_early": self._closed_early,
                     "requests": len(self._requests), "queued_scripts": len(self._scripts),
-                    "issued_tokens": len(self._issued)}
+                    "issued_tokens": len(self._issued), "chat_requests_by_token": short(self._chats_by_token),
+                    "open_streams_by_token": short(self._streams_by_token)}
 
     def reset(self) -> None:
-        """Forget recorded requests, queued scripts and the closed_early counter (tokens are kept)."""
+        """Forget recorded requests, queued scripts, per-token request counts and the closed_early counter,
+        and restore fe_version, min_fe_version, max_streams_per_token and auths_fault to their constructor
+        values (tokens and open-stream counts are kept)."""
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
+            self._chats_by_token.clear()
             self._closed_early = 0
+            self._generation += 1  # streams opened before this reset no longer count in closed_early
+            for name, value in self._defaults.items():
+                setattr(self, name, value)
 
     def script_next(self, **script) -> None:
         """Queue a script (same keys as the [[fake]] directive) for the next chat request (FIFO)."""
@@ -248,10 +330,43 @@ class FakeZai:
         with self._lock:
             self._requests.append(entry)
 
+    def _count_chat(self, token: str | None) -> None:
+        """Account one chat request to its Bearer token (requests without one are not counted)."""
+        if token:
+            with self._lock:
+                self._chats_by_token[token] = self._chats_by_token.get(token, 0) + 1
+
+    def _acquire_stream(self, token: str) -> bool:
+        """Take one of the token's concurrent-stream slots; False if max_streams_per_token are in use."""
+        with self._lock:
+            used = self._streams_by_token.get(token, 0)
+            limit = self._max_streams_per_token
+            if limit is not None and used >= limit:
+                return False
+            self._streams_by_token[token] = used + 1
+            return True
+
+    def _release_stream(self, token: str) -> None:
+        """Give back a slot taken by _acquire_stream."""
+        with self._lock:
+            left = self._streams_by_token.get(token, 0) - 1
+            if left > 0:
+                self._streams_by_token[token] = left
+            else:
+                self._streams_by_token.pop(token, None)
+
     def _next_script(self) -> dict:
         """Pop the oldest queued script ({} if none)."""
         with self._lock:
             return self._scripts.popleft() if self._scripts else {}
+
+    def _stream_ended(self, aborted: bool, generation: int) -> None:
+        """Count a stream as ended (and as closed early if aborted, unless its request came before the last
+        reset()), both under one lock so observers never see one without the other."""
+        with self._lock:
+            self._open_streams -= 1
+            if aborted and generation == self._generation:
+                self._closed_early += 1
 
     def _count(self, name: str, delta: int = 1) -> None:
         """Adjust a counter attribute under the lock."""
@@ -267,6 +382,7 @@ class _Server(ThreadingHTTPServer):
     """Threading HTTP server that knows its FakeZai and ignores client disconnects."""
 
     daemon_threads = True
+    request_queue_size = 1024   # the default backlog of 5 drops connections under load
 
     def __init__(self, address, fake: FakeZai):
         super().__init__(address, _Handler)
@@ -300,21 +416,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         """Dispatch any method through the route table."""
+        self.generation = self.server.fake._generation
         url = urlsplit(self.path)
+        # An HTTP forward-proxy client sends the absolute URI ("POST http://host/path?query"): route by its path.
+        self.proxied = self.path.lower().startswith(("http://", "https://"))
+        path = (url.path or "/") if self.proxied else url.path
         self.query = dict(parse_qsl(url.query, keep_blank_values=True))
         self.raw = self._read_body()
         try:
             self.body = json.loads(self.raw) if self.raw else None
         except ValueError:
             self.body = None
-        if not url.path.startswith("/__fake/"):
-            self.server.fake._record({"method": self.command, "path": url.path, "query": self.query,
-                                      "headers": {k.lower(): v for k, v in self.headers.items()}, "body": self.body})
-        route = self.routes.get((self.command, url.path))
+        if not path.startswith("/__fake/"):
+            self.server.fake._record({"method": self.command, "path": path, "query": self.query,
+                                      "headers": {k.lower(): v for k, v in self.headers.items()}, "body": self.body,
+                                      "proxied": self.proxied})
+        route = self.routes.get((self.command, path))
         if route:
             getattr(self, route)()
-        elif (self.command, url.path + "/") in self.routes:
-            self._send(307, b"", "text/plain", {"Location": url.path + "/" + (f"?{url.query}" if url.query else "")})
+        elif (self.command, path + "/") in self.routes:
+            self._send(307, b"", "text/plain", {"Location": path + "/" + (f"?{url.query}" if url.query else "")})
         else:
             self._json(404, {"detail": "Not Found"})
 
@@ -343,9 +464,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def _json(self, status: int, obj) -> None:
+    def _json(self, status: int, obj, headers: dict | None = None) -> None:
         """Send compact JSON, as FastAPI does."""
-        self._send(status, json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(), "application/json")
+        self._send(status, json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(), "application/json",
+                   headers)
+
+    def _client_gone(self) -> bool:
+        """True if the client closed (or reset) its end of the connection."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleep like FakeZai._sleep, but raise ConnectionAbortedError as soon as the client goes away."""
+        fake = self.server.fake
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and not fake._stopping.is_set():
+            if self._client_gone():
+                raise ConnectionAbortedError("client went away")
+            fake._stopping.wait(min(left, 0.02))
 
     def _bearer(self) -> str | None:
         """The Authorization token: None if the header is absent, "" if it is not a Bearer."""
@@ -355,8 +494,11 @@ class _Handler(BaseHTTPRequestHandler):
         scheme, _, token = value.strip().partition(" ")
         return token.strip() if scheme.lower() == "bearer" else ""
 
-    def _sse(self, chat_id: str, frames) -> None:
-        """Send frames as a chunked text/event-stream, one chunk and flush per frame."""
+    def _sse(self, chat_id: str, frames, on_end=lambda: None) -> None:
+        """Send frames as a chunked text/event-stream, one chunk and flush per frame.
+
+        on_end (idempotent) runs once the last frame is written, before the terminating chunk (so a client
+        that saw the last event cannot race it), or when the stream is cut or aborted."""
         fake = self.server.fake
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -366,36 +508,55 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("x-trace-id", uuid.uuid4().hex)
         self.end_headers()
         fake._count("_open_streams")
+        aborted = False
         try:
             for frame in frames:
                 if frame is stream.CUT:
+                    on_end()
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 data = frame.encode()
                 self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
                 self.wfile.flush()
+            on_end()
             self.wfile.write(b"0\r\n\r\n")
         except ConnectionError:
             self.close_connection = True
-            fake._count("_closed_early")
+            aborted = True
         finally:
-            fake._count("_open_streams", -1)
+            on_end()
+            fake._stream_ended(aborted, self.generation)
 
     # -- upstream endpoints ----------------------------------------------------------------------
     def index(self):
         """GET /: landing page whose asset URLs carry prod-fe-<fe_version>."""
         base = f"https://z-cdn.chatglm.cn/z-ai/frontend/prod-fe-{self.server.fake.fe_version}/_app/immutable"
+        old = f"https://z-cdn.chatglm.cn/z-ai/frontend/prod-fe-{OLD_FE_VERSION}/_app/immutable"
         html = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Z.ai Chat</title>\n'
+                f'<link rel="prefetch" href="{old}/assets/legacy-polyfills.js">\n'
                 f'<link rel="stylesheet" href="{base}/assets/0.css">\n'
                 f'<link rel="modulepreload" href="{base}/entry/start.js">\n</head>\n'
                 f'<body><div id="app"></div><script type="module" src="{base}/entry/app.js"></script></body></html>\n')
         self._send(200, html.encode(), "text/html; charset=utf-8")
 
     def auths(self):
-        """GET /api/v1/auths/: mint a guest, or return the Bearer user's profile."""
+        """GET /api/v1/auths/: mint a guest (or fail as auths_fault says), or return the Bearer user's profile."""
         fake, token = self.server.fake, self._bearer()
         if token is None:
+            fault = fake.auths_fault
+            if fault == "http500":
+                return self._json(500, {"detail": "Internal Server Error"})
+            if fault == "waf405":
+                return self._send(405, _waf_page(), "text/html; charset=utf-8")
+            if fault == "bad_json":
+                page = b"<!doctype html><html><head><title>Z.ai</title></head><body>{\"id\": oops</body></html>\n"
+                return self._send(200, page, "text/html; charset=utf-8")
+            if fault == "no_token":
+                ms = int(time.time() * 1000)
+                return self._json(200, {"id": str(uuid.uuid4()), "email": f"Guest-{ms}@guest.com",
+                                        "name": f"Guest-{ms}", "role": "guest", "profile_image_url": "/user.png",
+                                        "idp": "z.ai"})
             return self._json(200, fake._mint_guest())
         user = fake._user(token)
         if user is None:
@@ -431,7 +592,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def chat(self):
         """Validate like the Oct 2025 upstream, then stream the (scripted) reply."""
-        fake = self.server.fake
+        fake, token = self.server.fake, self._bearer()
+        fake._count_chat(token)
         body = self.body if isinstance(self.body, dict) else {}
         try:
             directive, _ = stream.parse_directive(stream.last_user_text(body.get("messages")))
@@ -440,31 +602,55 @@ class _Handler(BaseHTTPRequestHandler):
         script = {**directive, **fake._next_script()}
         fault = script.get("fault")
         if fault == "waf405":
-            page = WAF_PAGE.replace("{trace}", uuid.uuid4().hex)
-            return self._send(405, page.encode(), "text/html; charset=utf-8")
+            return self._send(405, _waf_page(), "text/html; charset=utf-8")
         if fault in HTTP_FAULT_JSON:
-            return self._json(*HTTP_FAULT_JSON[fault])
-        token = self._bearer()
+            retry = {"Retry-After": _header_value(script["retry_after"])} \
+                if fault == "http429" and "retry_after" in script else None
+            return self._json(*HTTP_FAULT_JSON[fault], retry)
         user = fake._user(token)
         if user is None:
             return self._json(401, {"detail": SESSION_EXPIRED})
+        if not fake._acquire_stream(token):
+            return self._json(429, CONCURRENCY_LIMIT)
+        released = []
+
+        def release() -> None:
+            if not released:
+                released.append(True)
+                fake._release_stream(token)
+
+        try:
+            error = self._chat_stream(fake, token, user, body, script, release)
+        finally:
+            release()
+        if error:  # sent after the slot is free, so a client retrying at once cannot race the release
+            self._json(400, {"detail": error})
+
+    def _chat_stream(self, fake: FakeZai, token: str, user: dict, body: dict, script: dict, release) -> str | None:
+        """The rest of chat() while holding one of the token's stream slots; return a 400 detail, or None
+        once the stream was sent."""
+        fault = script.get("fault")
         problem = _query_error(self.query, token, user)
         if problem:
-            return self._json(400, {"detail": problem})
+            return problem
         chat_id = str(body.get("chat_id", ""))
         version = _version(self.headers.get("X-FE-Version", ""))
-        if fault == "version426" or version is None or version < fake.min_fe_version:
-            return self._sse(chat_id, [stream.version_426_event()])
+        if fault == "version426" or version is None or version < fake._min_fe_version:
+            return self._sse(chat_id, [stream.version_426_event()], release)
         if not isinstance(self.body, dict):
-            return self._json(400, {"detail": "Invalid JSON body"})
+            return "Invalid JSON body"
         if fault == "signature" or not self._signature_ok(body):
-            return self._json(400, {"detail": BAD_SIGNATURE})
+            return BAD_SIGNATURE
         problem = _body_error(body)
         if problem:
-            return self._json(400, {"detail": problem})
+            return problem
         reply = stream.build_reply(body, script)
-        fake._sleep(script.get("first_delay_ms", 0) / 1000)
-        self._sse(chat_id, stream.frames(reply, fake._sleep))
+        try:
+            self._sleep(script.get("first_delay_ms", 0) / 1000)
+        except ConnectionError:
+            self.close_connection = True
+            return None
+        return self._sse(chat_id, stream.frames(reply, self._sleep), release)
 
     def _signature_ok(self, body: dict) -> bool:
         """Check X-Signature and that signature_prompt is the last user message's text."""

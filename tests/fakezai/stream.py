@@ -17,14 +17,16 @@ VERSION_426 = {
     "detail": "Your client version (unknown) is outdated. Minimum required: 1.0.0. Please refresh the page",
     "code": 426,
 }
+BUSY_429 = {"detail": "Too many concurrent requests, concurrency limit exceeded", "code": 429}
 CUT = object()  # frame marker: drop the connection without finishing the chunked body
 
-HTTP_FAULTS = ("http500", "http429", "waf405", "version426_http")
+HTTP_FAULTS = ("http500", "http429", "waf405", "version426_http", "http401")
 MID_FAULTS = ("error_mid", "cut", "stall", "toplevel_error", "malformed")
-FAULTS = HTTP_FAULTS + MID_FAULTS + ("error_start", "version426", "signature")
+FAULTS = HTTP_FAULTS + MID_FAULTS + ("error_start", "version426", "signature", "busy_event")
 SCRIPT_KEYS = {
     "answer": str, "reasoning": str, "chunk": int, "seed": int, "delay_ms": (int, float),
     "first_delay_ms": (int, float), "fault": str, "after": int, "stall_s": (int, float),
+    "retry_after": (int, float, str),
 }
 DIRECTIVE = re.compile(r"\[\[fake\s*(\{.*?\})\s*\]\]", re.S)
 
@@ -38,6 +40,8 @@ def check_script(script: dict) -> dict:
             raise ValueError(f"script key {key!r} has the wrong type: {value!r}")
         if not isinstance(value, str) and key != "seed" and value < (1 if key == "chunk" else 0):
             raise ValueError(f"script key {key!r} is out of range: {value!r}")
+        if key == "retry_after" and isinstance(value, str) and (not value.strip() or "\r" in value or "\n" in value):
+            raise ValueError(f"script key 'retry_after' must be a non-empty single-line string: {value!r}")
     if script.get("fault", FAULTS[0]) not in FAULTS:
         raise ValueError(f"unknown fault {script['fault']!r}; expected one of {list(FAULTS)}")
     return script
@@ -172,6 +176,9 @@ def frames(reply: Reply, sleep: Callable[[float], object]) -> Iterator[object]:
     """Yield SSE frames (str) for reply, applying delays and the scripted fault; CUT means drop the connection."""
     if reply.fault == "error_start":
         yield chat_event({"error": ERROR_500})
+        return
+    if reply.fault == "busy_event":
+        yield chat_event({"error": BUSY_429, "done": True})
         return
     answers, junk, fired = 0, [], reply.fault not in MID_FAULTS
     for i, (kind, data) in enumerate(events(reply)):
