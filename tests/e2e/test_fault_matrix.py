@@ -253,3 +253,23 @@ def test_graceful_shutdown_lets_an_open_stream_finish(fake):
     assert process.wait(timeout=10) == 0
     assert "drained: no request in flight, exiting" in process.stderr.read()
     process.stderr.close()
+
+
+def test_client_leaving_during_a_silence_closes_the_upstream_within_a_second(server, fake):
+    import socket
+    body = json.dumps({"model": "GLM-4.5", "stream": True, "enable_thinking": False, "messages": [
+        {"role": "user", "content": directive(fault="stall", stall_s=20, after=1, answer="a b c", chunk=2)}]}).encode()
+    host, port = server.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     + f"Authorization: Bearer {KEY}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        assert b"200 OK" in sock.recv(4096)
+        time.sleep(0.2)
+        assert fake.open_streams == 1
+    left = time.monotonic()
+    while fake.open_streams and time.monotonic() - left < 5:
+        time.sleep(0.02)
+    assert fake.open_streams == 0
+    assert time.monotonic() - left < 1.5
+    assert fake.closed_early == 1
+    assert_healthy(server, fake)
