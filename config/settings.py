@@ -31,6 +31,10 @@ class Settings:
     default_stream: bool = True           # DEFAULT_STREAM: stream when a request omits `stream`
     enable_thinking: bool = True          # ENABLE_THINKING: ask GLM to think before answering
     think_tags_mode: str = "reasoning"    # THINK_TAGS_MODE: reasoning | think | strip | raw
+    models_source: str = "builtin"        # MODELS_SOURCE: builtin | upstream (merge chat.z.ai's list)
+    max_image_bytes: int = 10 * 2**20     # MAX_IMAGE_BYTES: largest image accepted
+    image_fetch_timeout: float = 10.0     # IMAGE_FETCH_TIMEOUT: seconds to fetch an image URL
+    allow_private_image_urls: bool = False  # ALLOW_PRIVATE_IMAGE_URLS: fetch from private addresses
     # upstream
     upstream_url: str = "https://chat.z.ai/api/chat/completions"  # UPSTREAM_URL
     zai_token: str = ""                   # ZAI_TOKEN: logged-in token; empty = guest tokens
@@ -50,6 +54,8 @@ class Settings:
 
     @property
     def upstream_origin(self):
+        if self.models_source not in ("builtin", "upstream"):
+            raise SettingsError(f"MODELS_SOURCE must be builtin or upstream, got {self.models_source!r}")
         parts = urlsplit(self.upstream_url)
         return f"{parts.scheme}://{parts.netloc}"
 
@@ -78,6 +84,8 @@ class Settings:
             raise SettingsError(
                 f"THINK_TAGS_MODE must be one of {', '.join(THINK_TAGS_MODES)}, "
                 f"got {self.think_tags_mode!r}")
+        if self.models_source not in ("builtin", "upstream"):
+            raise SettingsError(f"MODELS_SOURCE must be builtin or upstream, got {self.models_source!r}")
         parts = urlsplit(self.upstream_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise SettingsError(f"UPSTREAM_URL must be an http(s) URL, got {self.upstream_url!r}")
@@ -86,10 +94,10 @@ class Settings:
         if not self.zai_token and not self.anon_token_enabled:
             raise SettingsError("set ZAI_TOKEN or ANON_TOKEN_ENABLED=true: no upstream credential")
         for name in ("upstream_connect_timeout", "upstream_first_event_timeout",
-                     "upstream_read_timeout", "token_cooldown_seconds"):
+                     "upstream_read_timeout", "token_cooldown_seconds", "image_fetch_timeout"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be a positive number of seconds")
-        for name in ("upstream_pool_size", "max_request_bytes", "guest_pool_size"):
+        for name in ("upstream_pool_size", "max_request_bytes", "guest_pool_size", "max_image_bytes"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name.upper()} must be at least 1")
         if self.upstream_max_retries < 0 or self.sse_keepalive_seconds < 0:

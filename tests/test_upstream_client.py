@@ -23,6 +23,7 @@ import responses
 from responses import matchers
 
 from config.settings import Settings
+from ztoapi.catalog import Catalog
 from ztoapi.chat.request import chat_request
 from ztoapi.errors import ApiError
 from ztoapi.zai import client as client_module
@@ -91,8 +92,9 @@ def make_client(**overrides):
     return ZaiClient(settings(**overrides), sleep=lambda seconds: None)
 
 
-def chat(body=BODY, config=None):
-    return chat_request(body, config or settings())
+def chat(body=BODY, config=None, client_token=None):
+    model = Catalog().get_or_404(body["model"])
+    return chat_request(body, config or settings(), model, client_token=client_token)
 
 
 def sse(*datas):
@@ -193,10 +195,10 @@ def bearers(upstream):
     return [call.request.headers["Authorization"].removeprefix("Bearer ") for call in posts(upstream)]
 
 
-def raised(client, chat_request_, **kwargs):
+def raised(client, chat_request_):
     """The ApiError that `client.start` raised."""
     with pytest.raises(ApiError) as caught:
-        client.start(chat_request_, **kwargs)
+        client.start(chat_request_)
     return caught.value
 
 
@@ -437,7 +439,7 @@ def test_completion_body_fields(upstream):
                                 {"role": "assistant", "content": "First answer"},
                                 {"role": "user", "content": "Hello, 世界"}]
     assert body["signature_prompt"] == "Hello, 世界"
-    assert body["params"] == {"temperature": 0.5, "max_tokens": 64}
+    assert body["params"] == {"temperature": 0.5, "top_p": 0.95, "max_tokens": 64}
     assert body["features"]["enable_thinking"] is True
     assert body["model_item"] == {"id": "GLM-4-6-API-V1", "name": "GLM-4.6", "owned_by": "openai"}
     assert len(body["chat_id"]) == 36
@@ -456,7 +458,7 @@ def test_body_streams_and_thinking_follows_the_request(upstream):
     assert sent["stream"] is True
     assert sent["model"] == "0727-360B-API"
     assert sent["features"]["enable_thinking"] is False
-    assert sent["params"] == {}
+    assert sent["params"] == {"temperature": 0.6, "top_p": 0.95}
 
 
 def test_signature_prompt_of_a_vision_message_joins_its_text_parts(upstream):
@@ -939,7 +941,7 @@ def test_client_token_is_the_bearer_and_never_pooled(upstream):
     add_completion(upstream)
     client = make_client(zai_token=T1)
     before = client.pool.state()
-    pump, first = client.start(chat(), client_token=CLIENT_TOKEN)
+    pump, first = client.start(chat(client_token=CLIENT_TOKEN))
     assert read_all(pump, first) == [("answer", "Hi")]
     assert calls(upstream) == [GET_HOME, POST]
     assert bearers(upstream) == [CLIENT_TOKEN]
@@ -952,7 +954,7 @@ def test_client_token_without_configured_tokens_mints_no_guest(upstream):
     add_home(upstream)
     add_completion(upstream)
     client = make_client()
-    client.start(chat(), client_token=CLIENT_TOKEN)
+    client.start(chat(client_token=CLIENT_TOKEN))
     assert calls(upstream) == [GET_HOME, POST]
     assert client.pool.state() == []
 
@@ -961,7 +963,7 @@ def test_client_token_401_is_upstream_token_rejected_without_another_credential(
     add_home(upstream)
     upstream.post(COMPLETIONS, status=401, json={"detail": "token is invalid"})
     client = make_client(zai_token=T1)
-    error = raised(client, chat(), client_token=CLIENT_TOKEN)
+    error = raised(client, chat(client_token=CLIENT_TOKEN))
     assert bearers(upstream) == [CLIENT_TOKEN]
     assert error.status == 401
     assert error.code == "upstream_token_rejected"
@@ -974,7 +976,7 @@ def test_client_token_429_is_passed_on_without_another_credential(upstream):
     upstream.post(COMPLETIONS, status=429, json={"detail": "Too many requests"},
                   headers={"Retry-After": "7"})
     client = make_client(zai_token=T1)
-    error = raised(client, chat(), client_token=CLIENT_TOKEN)
+    error = raised(client, chat(client_token=CLIENT_TOKEN))
     assert bearers(upstream) == [CLIENT_TOKEN]
     assert error.status == 429
     assert error.headers == {"Retry-After": "7"}
@@ -985,7 +987,7 @@ def test_client_token_is_not_logged(upstream, caplog):
     upstream.post(COMPLETIONS, status=500, body="Internal Server Error")
     add_completion(upstream)
     caplog.set_level(logging.DEBUG)
-    make_client().start(chat(), client_token=CLIENT_TOKEN)
+    make_client().start(chat(client_token=CLIENT_TOKEN))
     assert caplog.records
     assert CLIENT_TOKEN.split(".")[1] not in caplog.text
     assert CLIENT_TOKEN.split(".")[2] not in caplog.text

@@ -26,7 +26,13 @@ def create_app(settings=None):
     inflight.init_app(app)
 
     from ztoapi.zai.client import ZaiClient
-    app.extensions["zai"] = ZaiClient(settings)
+    client = app.extensions["zai"] = ZaiClient(settings)
+
+    from ztoapi.catalog import Catalog
+    from ztoapi.images import ImageLoader
+    discover = client.model_list if settings.models_source == "upstream" else None
+    app.extensions["catalog"] = Catalog(discover)
+    app.extensions["images"] = ImageLoader(settings)
 
     from ztoapi.errors import register_error_handlers
     register_error_handlers(app)

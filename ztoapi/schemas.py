@@ -206,6 +206,15 @@ class Message(Schema):
                 "tool_call_id")
 
 
+class Thinking(Schema):
+    error_messages = OBJECT_EXPECTED
+
+    class Meta:
+        unknown = EXCLUDE
+
+    type = String(validate=one_of(("enabled", "disabled")))
+
+
 class StreamOptions(Schema):
     error_messages = OBJECT_EXPECTED
 
@@ -249,6 +258,8 @@ class ChatCompletionRequest(Schema):
     reasoning_effort = String(validate=one_of(
         ("none", "minimal", "low", "medium", "high", "xhigh", "max")))
     enable_thinking = Boolean()
+    thinking = fields.Nested(Thinking, allow_none=True)
+    web_search = Boolean()
     modalities = Array()
     audio = Object()
     prediction = Object()

@@ -16,7 +16,10 @@ def directive(**script):
 
 def test_models_list_and_retrieve(sdk):
     models = sdk.models.list()
-    assert [m.id for m in models.data] == ["GLM-4.5", "GLM-4.6", "GLM-4.5V"]
+    assert [m.id for m in models.data] == [
+        "GLM-4.5", "GLM-4.6", "GLM-4.5V", "GLM-4.5-Air", "GLM-4.5-Thinking", "GLM-4.5-Search",
+        "GLM-4.6-Thinking", "GLM-4.6-Search", "GLM-4.5-Air-Thinking", "GLM-4.5-Air-Search"]
+    assert models.data[2].model_extra["capabilities"]["vision"] is True
     assert all(m.object == "model" and m.owned_by == "z.ai" and isinstance(m.created, int)
                for m in models.data)
     assert sdk.models.retrieve("GLM-4.6").id == "GLM-4.6"
@@ -146,13 +149,15 @@ def test_content_part_arrays(sdk):
     assert completion.choices[0].message.content == "Echo: one\ntwo"
 
 
-def test_image_part_with_data_url_is_accepted_for_the_vision_model(sdk):
+def test_image_with_only_guest_tokens_is_a_clear_bad_request(sdk):
     pixel = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
              "YPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
     messages = [{"role": "user", "content": [{"type": "text", "text": "What is this?"},
                                              {"type": "image_url", "image_url": {"url": pixel}}]}]
-    completion = sdk.chat.completions.create(model="GLM-4.5V", messages=messages)
-    assert completion.choices[0].message.content.startswith("Echo: What is this?")
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk.chat.completions.create(model="GLM-4.5V", messages=messages)
+    assert caught.value.code == "image_needs_token"
+    assert "ZAI_TOKEN" in caught.value.message
 
 
 @pytest.mark.parametrize("content", [[], [{"type": "video", "video": "x"}]])

@@ -6,11 +6,10 @@ from flask import g
 from flask import request
 
 from ztoapi import auth
-from ztoapi import catalog
 from ztoapi.chat.completions import Waits
 from ztoapi.chat.completions import client_gone_check
 from ztoapi.chat.completions import respond
-from ztoapi.chat.request import chat_request
+from ztoapi.chat.request import prepare
 from ztoapi.errors import ApiError
 from ztoapi.schemas import JSON_ERROR
 from ztoapi.schemas import ChatCompletionRequest
@@ -28,26 +27,28 @@ def check_api_key():
 
 @bp.get("/models")
 def list_models():
-    return {"object": "list", "data": [model.card() for model in catalog.MODELS]}
+    models = current_app.extensions["catalog"].models()
+    return {"object": "list", "data": [model.card() for model in models]}
 
 
 @bp.get("/models/<path:model_id>")
 def get_model(model_id):
-    return catalog.get_or_404(model_id).card()
+    return current_app.extensions["catalog"].get_or_404(model_id).card()
 
 
 @bp.post("/chat/completions")
 def create_chat_completion():
     settings = current_app.config["SETTINGS"]
     body = load_or_400(chat_schema, json_body())
-    chat = chat_request(body, settings, request.headers.get("Accept", ""))
+    extensions = current_app.extensions
+    chat = prepare(body, settings, extensions["catalog"], extensions["images"], extensions["zai"],
+                   request.headers)
     g.summary = {"model": chat.requested_model, "stream": chat.stream}
     current_app.logger.debug("chat request: model=%s stream=%s messages=%d thinking=%s params=%s",
                              chat.requested_model, chat.stream, len(chat.messages),
                              chat.enable_thinking, chat.params)
     waits = Waits(settings, client_gone_check(request.environ))
-    client_token = request.headers.get("X-ZAI-Token") if settings.allow_client_tokens else None
-    return respond(chat, current_app.extensions["zai"], waits, g.outcome, client_token)
+    return respond(chat, extensions["zai"], waits, g.outcome)
 
 
 def json_body():

@@ -44,9 +44,9 @@ def client_gone_check(environ):
     return gone
 
 
-def respond(chat, client, waits, outcome, client_token=None):
+def respond(chat, client, waits, outcome):
     """The Response for `chat`. Failures before the first event raise ApiError (a real status)."""
-    pump, first = client.start(chat, client_token)
+    pump, first = client.start(chat)
     completion_id = output.new_completion_id()
     if not chat.stream:
         try:

@@ -1,28 +1,50 @@
 """One validated chat completion request, with every decision the gateway makes about it."""
 from dataclasses import dataclass
+from dataclasses import field
 
-from ztoapi import catalog
+from config.settings import THINK_TAGS_MODES
+from ztoapi.catalog import Model
 from ztoapi.errors import ApiError
+from ztoapi.images import image_parts
 from ztoapi.zai.dialect import upstream_messages
 
 FORWARDED_PARAMS = ("temperature", "top_p", "max_tokens")
+THINKING_OFF_EFFORTS = ("none", "minimal")
 
 
 @dataclass(frozen=True)
 class ChatRequest:
-    model: catalog.Model
+    model: Model
     requested_model: str
     messages: list
     params: dict
     enable_thinking: bool
+    web_search: bool
     stream: bool
     include_usage: bool
     think_mode: str
+    images: dict
+    client_token: str | None = field(default=None, repr=False)   # X-ZAI-Token, when allowed
 
 
-def chat_request(body, settings, accept=""):
-    """Decide model, stream mode, thinking and upstream parameters for a validated body."""
+def prepare(body, settings, catalog, loader, client, headers):
+    """The ChatRequest for a validated body: model, images (checked and loaded), decisions."""
     model = catalog.get_or_404(body["model"])
+    check_images_allowed(body["messages"], model)
+    client_token = headers.get("X-ZAI-Token") if settings.allow_client_tokens else None
+    images = {}
+    if any(image_parts(body["messages"])):
+        if not client.can_upload(client_token):
+            raise ApiError(400, "Image input needs a logged-in chat.z.ai token: set ZAI_TOKEN "
+                                "(guest tokens cannot upload images).", code="image_needs_token",
+                           param="messages")
+        images = loader.load_all(body["messages"])
+    return chat_request(body, settings, model, headers.get("Accept", ""),
+                        headers.get("X-Think-Tags-Mode"), images, client_token)
+
+
+def chat_request(body, settings, model, accept="", think_mode=None, images=None, client_token=None):
+    """Decide stream mode, thinking, search and upstream parameters for a validated body."""
     stream = body.get("stream")
     if stream is None:
         stream = settings.default_stream and not wants_json_only(accept)
@@ -30,20 +52,61 @@ def chat_request(body, settings, accept=""):
     if options is not None and not stream:
         raise ApiError(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
                        param="stream_options")
-    params = {name: body[name] for name in FORWARDED_PARAMS if body.get(name) is not None}
+    params = {**model.defaults,
+              **{name: body[name] for name in FORWARDED_PARAMS if body.get(name) is not None}}
     if body.get("max_completion_tokens") is not None:
         params["max_tokens"] = body["max_completion_tokens"]
-    thinking = body.get("enable_thinking")
     return ChatRequest(
         model=model,
         requested_model=body["model"],
         messages=upstream_messages(body["messages"], vision=model.vision),
         params=params,
-        enable_thinking=settings.enable_thinking if thinking is None else thinking,
+        enable_thinking=thinking_wanted(body, model, settings.enable_thinking),
+        web_search=bool(body.get("web_search")) or model.search,
         stream=stream,
         include_usage=bool(options and options.get("include_usage")),
-        think_mode=settings.think_tags_mode,
+        think_mode=think_tags_mode(think_mode, settings.think_tags_mode),
+        images=images or {},
+        client_token=client_token,
     )
+
+
+def thinking_wanted(body, model, default):
+    """Whether GLM should think. The first of these that is set wins: `enable_thinking`,
+    `thinking.type`, `reasoning_effort` (none/minimal → off), the model's -Thinking suffix,
+    ENABLE_THINKING."""
+    if body.get("enable_thinking") is not None:
+        return body["enable_thinking"]
+    thinking = body.get("thinking")
+    if thinking and thinking.get("type") in ("enabled", "disabled"):
+        return thinking["type"] == "enabled"
+    if body.get("reasoning_effort") is not None:
+        return body["reasoning_effort"] not in THINKING_OFF_EFFORTS
+    if model.thinking is not None:
+        return model.thinking
+    return default
+
+
+def think_tags_mode(header, default):
+    """THINK_TAGS_MODE, or a request's X-Think-Tags-Mode header."""
+    if not header:
+        return default
+    mode = header.strip().lower()
+    if mode not in THINK_TAGS_MODES:
+        supported = ", ".join(f"'{m}'" for m in THINK_TAGS_MODES)
+        raise ApiError(400, f"Invalid value for header 'X-Think-Tags-Mode': '{header}'. Supported "
+                            f"values are: {supported}.", code="invalid_value", param="X-Think-Tags-Mode")
+    return mode
+
+
+def check_images_allowed(messages, model):
+    """Images only go to vision models; the first one sent elsewhere is a 400 naming it."""
+    if model.vision:
+        return
+    for (i, j), _ in image_parts(messages):
+        raise ApiError(400, f"Model {model.id} does not accept images (messages[{i}].content[{j}]); "
+                            "use GLM-4.5V for image input.", code="model_not_vision",
+                       param=f"messages[{i}].content[{j}]")
 
 
 def wants_json_only(accept):

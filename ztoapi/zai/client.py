@@ -4,6 +4,7 @@ import logging
 import random
 import time
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -45,7 +46,8 @@ class ZaiClient:
 
     def __init__(self, settings, sleep=time.sleep):
         self.session = make_session(settings)
-        short_timeout = (settings.upstream_connect_timeout, min(settings.upstream_read_timeout, 15))
+        short_timeout = self.short_timeout = (settings.upstream_connect_timeout,
+                                              min(settings.upstream_read_timeout, 15))
         self.version = FrontEndVersion(settings.zai_fe_version, self.session,
                                        f"{settings.upstream_origin}/", BROWSER_HEADERS, short_timeout)
         self.dialect = Dialect(settings, self.version)
@@ -58,15 +60,17 @@ class ZaiClient:
         backstop = max(settings.upstream_first_event_timeout, settings.upstream_read_timeout) + 5
         self.timeout = (settings.upstream_connect_timeout, backstop)
         self.max_retries = settings.upstream_max_retries
+        self.upload_timeout = (settings.upstream_connect_timeout, settings.upstream_read_timeout)
         self.sleep = sleep
 
-    def start(self, chat, client_token=None):
+    def start(self, chat):
         """Open `chat` upstream; returns (pump, first batch), retrying failures before that."""
+        client_token = chat.client_token
         credential = Credential(client_token, user_id_of(client_token), False) if client_token else None
         attempt, version_refreshed, error = 0, False, None
         while True:
             try:
-                using = credential or self.pool.acquire()
+                using = credential or self.pool.acquire(logged_in=bool(chat.images))
             except ApiError:
                 if error is not None:
                     raise self._final(error) from None   # the last upstream failure says more
@@ -121,8 +125,43 @@ class ZaiClient:
             return 0.0
         return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))
 
+    def model_list(self):
+        """chat.z.ai's own model list (Open WebUI shape): the entries of `data`."""
+        credential = self.pool.acquire()
+        response = self.session.get(f"{self.dialect.origin}/api/models", timeout=self.short_timeout,
+                                    headers=self.dialect.headers(credential.token))
+        with response:
+            response.raise_for_status()
+            return orjson.loads(response.content)["data"]
+
+    def can_upload(self, client_token=None):
+        """Whether a logged-in credential exists for image uploads (guests cannot upload)."""
+        return bool(client_token) or bool(self.pool.configured)
+
+    def _upload(self, image, credential):
+        url, headers, files = self.dialect.upload(image, credential)
+        try:
+            response = self.session.post(url, headers=headers, files=files, timeout=self.upload_timeout)
+        except requests.Timeout:
+            raise failures.timed_out() from None
+        except requests.RequestException as error:
+            raise failures.unreachable(error) from None
+        with response:
+            text = response.text
+        if response.status_code != 200:
+            raise failures.from_status(response.status_code, text, response.headers.get("Retry-After"))
+        try:
+            upload = orjson.loads(text)
+        except ValueError:
+            upload = None
+        if not (isinstance(upload, dict) and isinstance(upload.get("id"), str)
+                and isinstance(upload.get("filename"), str)):
+            raise failures.odd_upload(text)
+        return upload
+
     def _open(self, chat, credential):
-        url, headers, body = self.dialect.completion(chat, credential)
+        uploads = {where: self._upload(image, credential) for where, image in chat.images.items()}
+        url, headers, body = self.dialect.completion(chat, credential, uploads)
         started = time.perf_counter()
         try:
             response = self.session.post(url, headers=headers, data=body, stream=True,

@@ -42,8 +42,9 @@ class Dialect:
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
-    def completion(self, chat, credential):
-        """(url, headers, body bytes) for one chat completion."""
+    def completion(self, chat, credential, uploads=None):
+        """(url, headers, body bytes) for one chat completion; `uploads` maps image parts
+        ((message, part) indices) to the file objects chat.z.ai returned for them."""
         now_ms = int(time.time() * 1000)
         request_id = str(uuid.uuid4())
         chat_id = str(uuid.uuid4())
@@ -58,26 +59,56 @@ class Dialect:
         headers["Accept"] = "application/json, text/event-stream"
         headers["Content-Type"] = "application/json"
         headers["X-Signature"] = sign(prompt, request_id, now_ms, credential.user_id, self.secret)
+        uploads = uploads or {}
+        search = chat.web_search
         body = {
             "stream": True,
             "model": chat.model.upstream_id,
-            "messages": chat.messages,
+            "messages": with_image_refs(chat.messages, uploads),
             "signature_prompt": prompt,
             "params": chat.params,
-            "features": {"image_generation": False, "web_search": False,
-                         "auto_web_search": False, "preview_mode": False, "flags": [],
+            "features": {"image_generation": False, "web_search": search,
+                         "auto_web_search": search, "preview_mode": search, "flags": [],
                          "enable_thinking": chat.enable_thinking},
             "background_tasks": {"title_generation": False, "tags_generation": False},
             "chat_id": chat_id,
             "id": str(uuid.uuid4()),
-            "mcp_servers": [],
+            "mcp_servers": ["deep-web-search"] if search else [],
             "tool_servers": [],
-            "files": [],
+            "files": [file_item(upload) for upload in uploads.values()],
             "variables": variables(),
             "model_item": {"id": chat.model.upstream_id, "name": chat.model.id,
                            "owned_by": "openai"},
         }
         return f"{self.completions_url}?{query}", headers, orjson.dumps(body)
+
+
+    def upload(self, image, credential):
+        """(url, headers, files) for uploading one image to chat.z.ai."""
+        headers = self.headers(credential.token)
+        return f"{self.origin}/api/v1/files/", headers, {"file": (image.filename, image.data, image.mime)}
+
+
+def image_ref(upload):
+    """How a chat message points at an uploaded image."""
+    return f"{upload['id']}_{upload['filename']}"
+
+
+def with_image_refs(messages, uploads):
+    """The messages with each uploaded image part pointing at its upstream file."""
+    if not uploads:
+        return messages
+    messages = [dict(message) for message in messages]
+    for (i, j), upload in uploads.items():
+        content = messages[i]["content"] = list(messages[i]["content"])
+        content[j] = {"type": "image_url", "image_url": {"url": image_ref(upload)}}
+    return messages
+
+
+def file_item(upload):
+    return {"type": "image", "id": upload["id"], "url": f"/api/v1/files/{upload['id']}/content",
+            "name": upload["filename"], "status": "uploaded", "size": upload.get("meta", {}).get("size"),
+            "error": "", "itemId": str(uuid.uuid4()), "media": "image"}
 
 
 def upstream_messages(messages, vision=False):

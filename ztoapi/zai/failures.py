@@ -79,6 +79,11 @@ def not_a_stream(content_type, text):
                     type="server_error")
 
 
+def odd_upload(text):
+    return ApiError(502, f"chat.z.ai answered an image upload unexpectedly: {_short(text)}",
+                    code="upstream_rejected", type="server_error")
+
+
 def version_rejected(detail):
     return ApiError(502, f"{VERSION_HINT} (upstream said: {detail})",
                     code="upstream_version_rejected", type="server_error")

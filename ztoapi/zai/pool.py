@@ -53,13 +53,14 @@ class CredentialPool:
         self._lock = threading.Lock()
         self._mint_lock = threading.Lock()
 
-    def acquire(self):
-        """The next usable credential: configured tokens first, then guests (minted on demand)."""
-        credential = self._take()
+    def acquire(self, logged_in=False):
+        """The next usable credential: configured tokens first, then guests (minted on demand).
+        `logged_in` asks for a configured token only (guests cannot upload images)."""
+        credential = self._take(guests=not logged_in)
         if credential is not None:
             return credential
-        if not self.anonymous:
-            raise failures.no_credential(self._why_none())
+        if logged_in or not self.anonymous:
+            raise failures.no_credential(self._why_none(logged_in))
         with self._mint_lock:
             credential = self._take()   # another request may have minted one meanwhile
             if credential is not None:
@@ -127,10 +128,10 @@ class CredentialPool:
                      "state": h.describe(now), "uses": h.uses}
                     for h in self.configured + self.guests]
 
-    def _take(self):
+    def _take(self, guests=True):
         now = self.clock()
         with self._lock:
-            for healths in (self.configured, self.guests):
+            for healths in (self.configured, self.guests) if guests else (self.configured,):
                 for health in healths:
                     if health.usable(now):
                         healths.remove(health)   # to the back of the line: round robin
@@ -150,7 +151,10 @@ class CredentialPool:
                 return health
         return None
 
-    def _why_none(self):
+    def _why_none(self, logged_in):
         now = self.clock()
         states = ", ".join(f"...{h.credential.token[-6:]} {h.describe(now)}" for h in self.configured)
-        return f"every ZAI_TOKEN token is unusable ({states}) and ANON_TOKEN_ENABLED is false"
+        tokens = f"every ZAI_TOKEN token is unusable ({states})" if self.configured else "no ZAI_TOKEN is set"
+        if logged_in:
+            return f"image upload needs a logged-in token and {tokens}"
+        return f"{tokens} and ANON_TOKEN_ENABLED is false"
