@@ -51,7 +51,8 @@ def image_parts(messages):
 class ImageLoader:
     """Turns image URLs into checked image bytes; one per app, its own session."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, resolve=socket.getaddrinfo):
+        self.resolve = resolve
         self.max_bytes = settings.max_image_bytes
         self.timeout = (min(settings.image_fetch_timeout, 5.0), settings.image_fetch_timeout)
         self.allow_private = settings.allow_private_image_urls
@@ -117,7 +118,7 @@ class ImageLoader:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise bad_image(param, "the image URL must be an http(s) URL")
         try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+            infos = self.resolve(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
         except OSError:
             raise bad_image(param, f"the image host {parts.hostname} does not resolve") from None
         for info in infos:

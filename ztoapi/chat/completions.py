@@ -9,6 +9,7 @@ from flask import Response
 from flask import stream_with_context
 
 from ztoapi.chat import output
+from ztoapi.chat.thinking import CONTENT
 from ztoapi.chat.thinking import Shaper
 from ztoapi.errors import ApiError
 from ztoapi.zai import failures
@@ -74,9 +75,11 @@ def relay(chat, completion_id, first, pump, waits, outcome):
             pairs = shaper.shape(batch)
             if pairs:
                 yield encoder.deltas(pairs)
-        tail = encoder.deltas(shaper.finish()) + encoder.finish("stop")
+        document = pump.reply.document
+        closing = shaper.finish() + [(CONTENT, output.citations(document.sources))]
+        tail = encoder.deltas([pair for pair in closing if pair[1]]) + encoder.finish("stop")
         if chat.include_usage:
-            tail += encoder.usage(pump.reply.usage)
+            tail += encoder.usage(pump.reply.usage, document.sent)
         yield tail + output.DONE
         note_reply(pump.reply, outcome, "ok")
     except ApiError as error:
@@ -133,10 +136,12 @@ def aggregate(chat, completion_id, first, pump, waits):
     for batch in _chain(first, batches(pump, waits)):
         for field, text in shaper.shape(batch):
             fields.setdefault(field, []).append(text)
-    for field, text in shaper.finish():
+    document = pump.reply.document
+    for field, text in shaper.finish() + [(CONTENT, output.citations(document.sources))]:
         fields.setdefault(field, []).append(text)
     joined = {field: "".join(texts) for field, texts in fields.items()}
-    return output.completion_body(completion_id, chat.requested_model, joined, pump.reply.usage)
+    return output.completion_body(completion_id, chat.requested_model, joined, pump.reply.usage,
+                                  document.sent)
 
 
 def _chain(first, rest):

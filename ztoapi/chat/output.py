@@ -4,6 +4,9 @@ import time
 
 import orjson
 
+from ztoapi.zai.document import ANSWER
+from ztoapi.zai.document import REASONING
+
 DONE = b"data: [DONE]\n\n"
 
 
@@ -11,15 +14,30 @@ def new_completion_id():
     return "chatcmpl-" + secrets.token_urlsafe(21).replace("-", "x").replace("_", "y")
 
 
-def openai_usage(usage):
-    """chat.z.ai's token counts in OpenAI's shape (zeros when the upstream sent none)."""
+def openai_usage(usage, sent=None):
+    """chat.z.ai's token counts in OpenAI's shape (zeros when the upstream sent none).
+
+    chat.z.ai does not split reasoning from answer tokens, so `reasoning_tokens` is estimated:
+    completion tokens shared in proportion to the characters of reasoning and answer (`sent`)."""
     usage = usage or {}
     details = usage.get("prompt_tokens_details")
     prompt = _count(usage.get("prompt_tokens"))
     completion = _count(usage.get("completion_tokens"))
     cached = _count(details.get("cached_tokens") if isinstance(details, dict) else 0)
+    reasoning = 0
+    if sent and sent.get(REASONING):
+        reasoning = round(completion * sent[REASONING] / (sent[REASONING] + sent.get(ANSWER, 0)))
     return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion, "prompt_tokens_details": {"cached_tokens": cached}}
+            "total_tokens": prompt + completion, "prompt_tokens_details": {"cached_tokens": cached},
+            "completion_tokens_details": {"reasoning_tokens": reasoning}}
+
+
+def citations(sources):
+    """Search sources as a readable Markdown list to close the answer with."""
+    if not sources:
+        return ""
+    lines = "\n".join(f"{n}. [{source['title']}]({source['url']})" for n, source in enumerate(sources, 1))
+    return f"\n\nSources:\n{lines}"
 
 
 def _count(value):
@@ -57,9 +75,9 @@ class ChunkEncoder:
     def finish(self, reason):
         return self.prefix + b"{}" + self.finish_suffix % reason.encode()
 
-    def usage(self, usage):
-        return (b"data: " + self.head + b',"choices":[],"usage":' + orjson.dumps(openai_usage(usage))
-                + b"}\n\n")
+    def usage(self, usage, sent=None):
+        return (b"data: " + self.head + b',"choices":[],"usage":'
+                + orjson.dumps(openai_usage(usage, sent)) + b"}\n\n")
 
     def _delta(self, field, texts):
         return self.prefix + orjson.dumps({field: "".join(texts)}) + self.suffix
@@ -70,7 +88,7 @@ def error_event(error):
     return b"data: " + orjson.dumps(error.body()) + b"\n\n" + DONE
 
 
-def completion_body(completion_id, model, fields, usage, created=None):
+def completion_body(completion_id, model, fields, usage, sent=None, created=None):
     """The chat.completion object for a finished reply."""
     message = {"role": "assistant", "content": fields.get("content", ""), "refusal": None,
                "annotations": []}
@@ -79,4 +97,4 @@ def completion_body(completion_id, model, fields, usage, created=None):
     return {"id": completion_id, "object": "chat.completion", "created": created or int(time.time()),
             "model": model,
             "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
-            "usage": openai_usage(usage)}
+            "usage": openai_usage(usage, sent)}

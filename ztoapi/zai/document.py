@@ -9,6 +9,8 @@ first answer words, so edits must be applied, not skipped.
 Appends, the hot path, are parsed incrementally; an edit that rewrites text already read (once per
 reply) re-reads the whole document and emits only what is new.
 """
+import orjson
+
 REASONING = "reasoning"
 ANSWER = "answer"
 OPEN_MARKUP = "open_markup"     # the <details>/<summary> header, kept only with keep_markup
@@ -19,6 +21,8 @@ _DETAILS = "<details"
 _CLOSE = "</details>"
 _HOLD = ("\n" + _CLOSE, "\n> ")
 _SUMMARY = ("\n<summary>", "<summary>")
+_BLOCK = "<glm_block"
+_BLOCK_END = "</glm_block>"
 
 
 class Splitter:
@@ -34,6 +38,7 @@ class Splitter:
         self.pending = ""
         self.line_start = False
         self.skip_newline = False
+        self.sources = []
 
     def feed(self, text, phase=None):
         pieces = []
@@ -59,8 +64,7 @@ class Splitter:
             if self.skip_newline:
                 self.skip_newline = False
                 text = text[1:] if text[0] == "\n" else text
-            if text:
-                pieces.append((ANSWER, text))
+            self._read_answer(text, pieces)
         return pieces
 
     def finish(self):
@@ -70,7 +74,39 @@ class Splitter:
             return []
         if self.state == _THINKING:
             return [(REASONING, text if self.keep_markup else text.replace("\n> ", "\n"))]
+        if text.startswith(_BLOCK):
+            return []   # a tool block the upstream never closed: markup, not answer
         return [(ANSWER, text)]
+
+    def _read_answer(self, text, pieces):
+        """Answer text, without the upstream's <glm_block> tool/search blocks (their sources are kept)."""
+        while text:
+            start = text.find(_BLOCK)
+            if start == -1:
+                bracket = text.rfind("<")
+                cut = bracket if bracket != -1 and _BLOCK.startswith(text[bracket:]) else len(text)
+                text, self.pending = text[:cut], text[cut:]
+                if text:
+                    pieces.append((ANSWER, text))
+                return
+            if start:
+                pieces.append((ANSWER, text[:start]))
+            end = text.find(_BLOCK_END, start)
+            if end == -1:
+                self.pending = text[start:]
+                return
+            self._note_sources(text[start:end])
+            text = text[end + len(_BLOCK_END):]
+
+    def _note_sources(self, block):
+        body = block[block.find(">") + 1:]
+        try:
+            found = list(links(orjson.loads(body)))
+        except ValueError:
+            return
+        for link in found:
+            if all(link["url"] != known["url"] for known in self.sources):
+                self.sources.append(link)
 
     def _read_header(self, text, pieces):
         tag_end = text.find(">")
@@ -127,6 +163,24 @@ class Splitter:
             pieces.append((REASONING, body))
 
 
+def links(value):
+    """Every {title, url} found in a tool block's data, including JSON held in strings."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            value = orjson.loads(value)
+        except ValueError:
+            return
+    if isinstance(value, dict):
+        url = value.get("url") or value.get("link")
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            yield {"title": str(value.get("title") or value.get("name") or url), "url": url}
+        for item in value.values():
+            yield from links(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from links(item)
+
+
 def _held_tail(text):
     """Where the text stops being safe to emit: a last line that may begin `> ` or `</details>`."""
     newline = text.rfind("\n")
@@ -173,6 +227,11 @@ class Document:
 
     def finish(self):
         return self._count(self.splitter.finish())
+
+    @property
+    def sources(self):
+        """Search results the upstream's tool blocks named, in order: [{title, url}]."""
+        return self.splitter.sources
 
     def _count(self, pieces):
         for kind, piece in pieces:
