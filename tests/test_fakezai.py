@@ -13,11 +13,13 @@ import pytest
 import requests
 
 from tests.fakezai import FakeZai, make_user_token, sign, start_in_thread
-from tests.fakezai.stream import Reply, events
+from tests.fakezai.stream import Reply, events, search_block
 
 ROOT = Path(__file__).resolve().parents[1]
 CAPTURE = Path(__file__).resolve().parent / "fixtures" / "zai-glm46-thinking.sse"
 VERSION = "prod-fe-1.0.98"
+IMAGE_ERROR = {"type": "chat:completion", "data": {"error": {
+    "detail": "Something went wrong. Please try again later.", "code": 400}, "done": True}}
 
 
 @pytest.fixture()
@@ -133,6 +135,61 @@ def test_upload_user_ok_guest_rejected(fake):
     denied = requests.post(fake.url + "/api/v1/files/", files=files, headers={"Authorization": "Bearer " + gtoken},
                            timeout=5)
     assert denied.status_code == 403 and "detail" in denied.json()
+    for name in ("a.txt", "png", "a.png.exe"):
+        bad = requests.post(fake.url + "/api/v1/files/", files={"file": (name, b"x", "image/png")}, timeout=5,
+                            headers={"Authorization": "Bearer " + seeded})
+        assert bad.status_code == 400 and bad.json() == {"detail": "Unsupported file type"}
+    jpeg = upload(fake, seeded, "Photo.JPEG", b"\xff\xd8\xff", "image/jpeg")
+    assert jpeg["meta"] == {"name": "Photo.JPEG", "content_type": "image/jpeg", "size": 3}
+    assert fake.file_bytes[jpeg["id"]] == b"\xff\xd8\xff" and fake.files[jpeg["id"]] == jpeg
+
+
+def upload(fake, token, name, data, content_type) -> dict:
+    """Upload one file with token and return the JSON record."""
+    resp = requests.post(fake.url + "/api/v1/files/", files={"file": (name, data, content_type)}, timeout=5,
+                         headers={"Authorization": "Bearer " + token})
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def vision(fake, token, *parts, model="glm-4.5v", history=()):
+    """Chat with a list-content user message (str parts are text, dict parts are image refs)."""
+    content = [{"type": "text", "text": p} if isinstance(p, str) else {"type": "image_url", "image_url": p}
+               for p in parts]
+    text = "\n".join(p for p in parts if isinstance(p, str))
+    return chat(fake, text, token=token, body={"model": model, "messages": [*history, {"role": "user",
+                                                                                       "content": content}]})
+
+
+def test_vision_resolves_uploaded_images_of_the_same_token(fake):
+    user = next(t for t in fake._users if fake._users[t]["role"] == "user")
+    other = make_user_token("user-2")
+    fake.add_user_token(other)
+    png = upload(fake, user, "a.png", b"\x89PNG\r\n\x1a\n\x00\xff\r\n", "image/png")
+    gif = upload(fake, user, "b_c.gif", b"GIF89a", "image/gif")
+    ref = lambda f: {"url": f"{f['id']}_{f['filename']}"}  # noqa: E731
+    resp = vision(fake, user, "What is", ref(png), "this?", ref(gif))
+    assert replay(e["data"] for e in sse_events(resp)) == \
+        "Echo: What is\nthis? [image image/png 12 bytes] [image image/gif 6 bytes]"
+    resp = chat(fake, "Q", token=user, body={"model": "glm-4.5v", "mcp_servers": ["deep-web-search"], "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "Q"}, {"type": "image_url", "image_url": ref(gif)}]}]})
+    assert split_search_doc(replay(e["data"] for e in sse_events(resp)), False)[1] == \
+        "Echo: Q [image image/gif 6 bytes] [searched: Q]"
+    earlier = {"role": "user", "content": [{"type": "image_url", "image_url": ref(gif)}]}
+    resp = vision(fake, user, ref(png), history=[earlier, {"role": "assistant", "content": "ok"}])
+    assert replay(e["data"] for e in sse_events(resp)) == "Echo: [image image/png 12 bytes]"
+    foreign = upload(fake, other, "c.webp", b"RIFF", "image/webp")
+    for bad in ({"url": "data:image/png;base64,iVBORw0KGgo="}, {"url": "https://img.test/cat.png"},
+                {"url": f"{uuid.uuid4()}_a.png"}, {"url": png["id"] + "_other.png"}, ref(foreign), {}):
+        resp = vision(fake, user, "hi", bad)
+        assert resp.status_code == 200 and sse_events(resp) == [IMAGE_ERROR] and resp.text.count("data: ") == 1
+    broken = {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://img.test/x.png"}}]}
+    assert sse_events(vision(fake, user, "hi", history=[broken])) == [IMAGE_ERROR]  # any message's image counts
+    assert sse_events(vision(fake, other, "hi", ref(png))) == [IMAGE_ERROR]
+    resp = vision(fake, user, "hi", ref(png), model="GLM-4-6-API-V1")
+    assert resp.status_code == 400 and resp.json() == {"detail": "This model does not support image input"}
+    assert chat(fake, body={"model": "0727-360B-API", "messages": [earlier, {"role": "user", "content": "x"}]},
+                prompt="x").json() == {"detail": "This model does not support image input"}
 
 
 def test_thinking_stream_replays_into_document(fake):
@@ -173,9 +230,13 @@ def test_signature_and_prompt_checks(fake):
     now = int(time.time() * 1000)
     assert chat(fake, ts=now - 300_000).status_code == 200
     assert chat(fake, ts=now - 600_000).json() == bad
-    assert chat(fake, "list", body={"messages": [{"role": "user", "content": [
-        {"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "x"}},
-        {"type": "text", "text": "b"}]}]}, prompt="a\nb").status_code == 200
+    parts = [{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "x"}},
+             {"type": "text", "text": "b"}]
+    resp = chat(fake, "list", body={"model": "glm-4.5v", "messages": [{"role": "user", "content": parts}]},
+                prompt="a\nb")
+    assert resp.status_code == 200 and sse_events(resp) == [IMAGE_ERROR]  # signed fine; the image is unknown
+    resp = chat(fake, "list", body={"messages": [{"role": "user", "content": parts[::2]}]}, prompt="a\nb")
+    assert replay(e["data"] for e in sse_events(resp)) == "Echo: a\nb"
 
 
 def test_auth_query_model_errors(fake):
@@ -411,3 +472,65 @@ def test_forward_proxy_mode(fake):
     assert fake.chat_requests_by_token() == {data["token"]: 1}
     assert requests.get("http://zai.invalid/api/models", proxies=proxies, timeout=5).status_code == 200
     assert requests.get("http://zai.invalid/nope", proxies=proxies, timeout=5).status_code == 404
+
+
+def split_search_doc(doc: str, thinking: bool) -> tuple[dict, str]:
+    """Split a replayed search document into (the block's parsed JSON, the answer after the block)."""
+    if thinking:
+        assert "\n</details>\n" in doc
+        doc = doc.split("\n</details>\n", 1)[1]
+    head = '<glm_block view="" tool_call_name="search">'
+    assert doc.startswith(head) and "</glm_block>" in doc
+    body, answer = doc[len(head):].split("</glm_block>", 1)
+    return json.loads(body), answer
+
+
+def test_search_block_stream_replays(fake):
+    for seed, thinking, query in ((0, True, "Hello, 世界"), (1, False, 'say "hi" \\ 👋🏽'), (2, True, "x")):
+        reply = Reply("Done 世界", "think" if thinking else None, "GLM-4-6-API-V1", {}, seed=seed, chunk=4,
+                      search_query=query)
+        kinds_datas = list(events(reply))
+        datas = [d for _, d in kinds_datas]
+        doc = replay(datas)
+        block, answer = split_search_doc(doc, thinking)
+        assert answer == "Done 世界" and datas[-1]["edit_index"] == len(doc)
+        meta = block["data"]["metadata"]
+        assert json.loads(meta["arguments"]) == {"query": query} and meta["name"] == "search"
+        assert json.loads(meta["result"]) == [
+            {"title": f"Result {i} for {query}", "url": f"https://example.com/{i}",
+             "text": f"Snippet {i} about {query}."} for i in (1, 2)]
+        assert len(meta["id"]) == 15 and meta["id"].startswith("call_") and meta["id"][5:].isalnum()
+        assert block["data"]["browser"] is None and meta["is_error"] is False and meta["status"] == "completed"
+        assert doc.endswith(search_block(query, json.loads(meta["result"]), meta["id"]) + "Done 世界")
+        tool = [d for k, d in kinds_datas if k == "tool"]
+        assert [d["phase"] for d in tool] == ["tool_call"] * (len(tool) - 1) + ["other"] and 5 <= len(tool) <= 6
+        assert tool[0]["edit_content"].endswith('"arguments": "') and tool[0]["edit_index"] == len(doc) - len(
+            answer) - len(search_block(query, json.loads(meta["result"]), meta["id"]))
+        args = "".join(d["edit_content"] for d in tool[1:-2])
+        assert json.loads('"' + args + '"') == meta["arguments"] and '"result": ""' in tool[-2]["edit_content"]
+        assert tool[-2]["edit_content"].endswith("}}</glm_block>") and tool[-1]["edit_content"].startswith('"[{')
+        if thinking:
+            switch = next(d for d in datas if d.get("edit_index") == 32)
+            assert switch["edit_content"].endswith("\n</details>\n")
+
+
+def test_search_over_http_features_and_scripts(fake):
+    resp = chat(fake, "news", thinking=True, body={"features": {"enable_thinking": True, "web_search": True}})
+    datas = [e["data"] for e in sse_events(resp)]
+    block, answer = split_search_doc(replay(datas), True)
+    assert answer == "Echo: news [searched: news]" and json.loads(block["data"]["metadata"]["arguments"]) == {
+        "query": "news"}
+    assert fake.requests[-1]["body"]["features"]["web_search"] is True
+    text = 'q [[fake {"sources": [{"title": "T", "url": "https://t.test/"}]}]]'
+    datas = [e["data"] for e in sse_events(chat(fake, text, body={"mcp_servers": ["deep-web-search"]}))]
+    block, answer = split_search_doc(replay(datas), False)
+    assert json.loads(block["data"]["metadata"]["result"]) == [{"title": "T", "url": "https://t.test/"}]
+    assert answer == "Echo: q [searched: q]" and fake.requests[-1]["body"]["mcp_servers"] == ["deep-web-search"]
+    fake.script_next(search=True, sources=[], answer="A")
+    block, answer = split_search_doc(replay(e["data"] for e in sse_events(chat(fake, "z"))), False)
+    assert block["data"]["metadata"]["result"] == "[]" and answer == "A"
+    fake.script_next(search=False)
+    assert replay(e["data"] for e in sse_events(chat(fake, "n", body={"features": {"web_search": True}}))) == "Echo: n"
+    for bad in ({"search": 1}, {"sources": [{"title": "T"}]}, {"sources": "x"}, {"sources": [{"title": 1, "url": ""}]}):
+        with pytest.raises(ValueError):
+            fake.script_next(**bad)

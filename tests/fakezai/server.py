@@ -45,6 +45,9 @@ MODELS = (
     ("main_chat", "GLM-4-32B", False, False),
 )
 UPSTREAM_MODELS = {m[0] for m in MODELS if m[3]}
+VISION_MODELS = {m[0] for m in MODELS if m[2] and m[3]}
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
+NO_IMAGE_INPUT = "This model does not support image input"
 
 
 def _version(text: str) -> tuple[int, ...] | None:
@@ -108,6 +111,8 @@ def _body_error(body: dict) -> str | None:
     for key in ("chat_id", "id"):
         if not isinstance(body.get(key), str) or not body[key]:
             return f"Field '{key}' must be a non-empty string"
+    if body["model"] not in VISION_MODELS and any(stream.image_urls(m) for m in body["messages"]):
+        return NO_IMAGE_INPUT
     return None
 
 
@@ -137,7 +142,9 @@ class FakeZai:
         self.auths_fault = auths_fault
         self._defaults = {"fe_version": fe_version, "min_fe_version": self.min_fe_version,
                           "max_streams_per_token": max_streams_per_token, "auths_fault": auths_fault}
-        self.files: dict[str, dict] = {}
+        self.files: dict[str, dict] = {}        # file id -> the upload's JSON record
+        self.file_bytes: dict[str, bytes] = {}  # file id -> the uploaded bytes
+        self._file_owners: dict[str, str] = {}  # file id -> the uploading Bearer token
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._users: dict[str, dict] = {}
@@ -354,6 +361,22 @@ class FakeZai:
                 self._streams_by_token[token] = left
             else:
                 self._streams_by_token.pop(token, None)
+
+    def _resolve_images(self, token: str, messages: list) -> list[dict] | None:
+        """Resolve every image part of messages to an upload of token ("<file_id>_<filename>"); return the
+        file metas of the last user message's images, or None if any reference does not resolve."""
+        users = [i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"]
+        metas = []
+        with self._lock:
+            for i, message in enumerate(messages):
+                for url in stream.image_urls(message):
+                    file_id, _, name = url.partition("_") if isinstance(url, str) else ("", "", "")
+                    record = self.files.get(file_id)
+                    if record is None or record["filename"] != name or self._file_owners.get(file_id) != token:
+                        return None
+                    if users and i == users[-1]:
+                        metas.append(dict(record["meta"]))
+        return metas
 
     def _next_script(self) -> dict:
         """Pop the oldest queued script ({} if none)."""
@@ -582,12 +605,16 @@ class _Handler(BaseHTTPRequestHandler):
         if part is None:
             return self._json(400, {"detail": "No file provided (multipart field 'file')"})
         filename, content_type, data = part
+        if not filename.lower().endswith(IMAGE_EXTENSIONS):
+            return self._json(400, {"detail": "Unsupported file type"})
         now = int(time.time())
         record = {"id": str(uuid.uuid4()), "user_id": user["id"], "hash": None, "filename": filename, "data": {},
                   "meta": {"name": filename, "content_type": content_type, "size": len(data)},
                   "created_at": now, "updated_at": now}
         with fake._lock:
             fake.files[record["id"]] = record
+            fake.file_bytes[record["id"]] = data
+            fake._file_owners[record["id"]] = self._bearer()
         self._json(200, record)
 
     def chat(self):
@@ -644,7 +671,12 @@ class _Handler(BaseHTTPRequestHandler):
         problem = _body_error(body)
         if problem:
             return problem
-        reply = stream.build_reply(body, script)
+        images = None
+        if body["model"] in VISION_MODELS:
+            images = fake._resolve_images(token, body["messages"])
+            if images is None:
+                return self._sse(chat_id, [stream.image_error_event()], release)
+        reply = stream.build_reply(body, script, images)
         try:
             self._sleep(script.get("first_delay_ms", 0) / 1000)
         except ConnectionError:

@@ -18,6 +18,9 @@ VERSION_426 = {
     "code": 426,
 }
 BUSY_429 = {"detail": "Too many concurrent requests, concurrency limit exceeded", "code": 429}
+IMAGE_ERROR = {"detail": "Something went wrong. Please try again later.", "code": 400}
+SEARCH_HEAD = '<glm_block view="" tool_call_name="search">'
+SEARCH_TAIL = "</glm_block>"
 CUT = object()  # frame marker: drop the connection without finishing the chunked body
 
 HTTP_FAULTS = ("http500", "http429", "waf405", "version426_http", "http401")
@@ -26,7 +29,7 @@ FAULTS = HTTP_FAULTS + MID_FAULTS + ("error_start", "version426", "signature", "
 SCRIPT_KEYS = {
     "answer": str, "reasoning": str, "chunk": int, "seed": int, "delay_ms": (int, float),
     "first_delay_ms": (int, float), "fault": str, "after": int, "stall_s": (int, float),
-    "retry_after": (int, float, str),
+    "retry_after": (int, float, str), "search": bool, "sources": list,
 }
 DIRECTIVE = re.compile(r"\[\[fake\s*(\{.*?\})\s*\]\]", re.S)
 
@@ -36,15 +39,27 @@ def check_script(script: dict) -> dict:
     for key, value in script.items():
         if key not in SCRIPT_KEYS:
             raise ValueError(f"unknown script key {key!r}; expected one of {sorted(SCRIPT_KEYS)}")
-        if isinstance(value, bool) or not isinstance(value, SCRIPT_KEYS[key]):
+        expected = SCRIPT_KEYS[key]
+        if (expected is bool) != isinstance(value, bool) or not isinstance(value, expected):
             raise ValueError(f"script key {key!r} has the wrong type: {value!r}")
-        if not isinstance(value, str) and key != "seed" and value < (1 if key == "chunk" else 0):
+        if key == "sources":
+            _check_sources(value)
+        elif isinstance(value, (int, float)) and key not in ("seed", "search") \
+                and value < (1 if key == "chunk" else 0):
             raise ValueError(f"script key {key!r} is out of range: {value!r}")
         if key == "retry_after" and isinstance(value, str) and (not value.strip() or "\r" in value or "\n" in value):
             raise ValueError(f"script key 'retry_after' must be a non-empty single-line string: {value!r}")
     if script.get("fault", FAULTS[0]) not in FAULTS:
         raise ValueError(f"unknown fault {script['fault']!r}; expected one of {list(FAULTS)}")
     return script
+
+
+def _check_sources(sources: list) -> None:
+    """Require a list of {"title": str, "url": str, ...more string fields} objects."""
+    for item in sources:
+        if not (isinstance(item, dict) and isinstance(item.get("title"), str) and isinstance(item.get("url"), str)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in item.items())):
+            raise ValueError(f"script key 'sources' must be a list of {{title, url}} string objects: {item!r}")
 
 
 def parse_directive(text: str) -> tuple[dict, str]:
@@ -85,6 +100,29 @@ def make_usage(messages: list, reasoning: str, answer: str) -> dict:
             "prompt_tokens_details": {"cached_tokens": 0}, "words": len(answer) + len(reasoning)}
 
 
+def image_urls(message) -> list:
+    """The `image_url.url` of each image part of a message (None where the part is malformed)."""
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, list):
+        return []
+    return [p["image_url"].get("url") if isinstance(p.get("image_url"), dict) else None
+            for p in content if isinstance(p, dict) and p.get("type") == "image_url"]
+
+
+def search_wanted(body: dict) -> bool:
+    """True if the body asks for web search: features.web_search or the deep-web-search MCP server."""
+    features = body.get("features")
+    servers = body.get("mcp_servers")
+    return (isinstance(features, dict) and features.get("web_search") is True) or \
+        (isinstance(servers, list) and "deep-web-search" in servers)
+
+
+def default_results(query: str) -> list[dict]:
+    """The two canned search results for query."""
+    return [{"title": f"Result {i} for {query}", "url": f"https://example.com/{i}",
+             "text": f"Snippet {i} about {query}."} for i in (1, 2)]
+
+
 @dataclass
 class Reply:
     """Everything needed to stream one chat completion."""
@@ -99,17 +137,24 @@ class Reply:
     fault: str | None = None
     after: int = 2
     stall_s: float = 30
+    search_query: str | None = None  # not None: stream a search tool block before the answer
+    search_results: list | None = None  # None: default_results(search_query)
 
 
-def build_reply(body: dict, script: dict) -> Reply:
-    """Combine a validated request body with its script (directive and/or queued)."""
+def build_reply(body: dict, script: dict, images: list[dict] | None = None) -> Reply:
+    """Combine a validated request body with its script (directive and/or queued); images are the file metas
+    of the last user message's image parts (vision model)."""
     messages = body["messages"]
     _, text = parse_directive(last_user_text(messages))
     thinking = (body.get("features") or {}).get("enable_thinking") is True
-    answer = script.get("answer", "Echo: " + text)
+    search = script.get("search", search_wanted(body))
+    notes = [f"[image {m['content_type']} {m['size']} bytes]" for m in images or ()]
+    notes += [f"[searched: {text}]"] if search else []
+    answer = script.get("answer", "Echo: " + " ".join(([text] if text or not notes else []) + notes))
     reasoning = script.get("reasoning", f"The user wrote: {text}\nI will echo it.") if thinking else None
     options = {k: script[k] for k in ("chunk", "seed", "delay_ms", "fault", "after", "stall_s") if k in script}
-    return Reply(answer, reasoning, body["model"], make_usage(messages, reasoning or "", answer), **options)
+    return Reply(answer, reasoning, body["model"], make_usage(messages, reasoning or "", answer), **options,
+                 search_query=text if search else None, search_results=script.get("sources"))
 
 
 def split(text: str, rng: random.Random, chunk: int | None) -> list[str]:
@@ -122,10 +167,48 @@ def split(text: str, rng: random.Random, chunk: int | None) -> list[str]:
     return parts
 
 
+def search_block(query: str, results: list, call_id: str, result: str | None = None) -> str:
+    """The `<glm_block … tool_call_name="search">` text of one search call (result: the metadata `result`
+    string, default json.dumps(results))."""
+    meta = {"id": call_id, "name": "search", "arguments": json.dumps({"query": query}),
+            "result": json.dumps(results) if result is None else result, "display_result": "", "duration": "1.2s",
+            "status": "completed", "is_error": False, "mcp_server": {"name": "mcp-server"}}
+    data = {"type": "mcp", "data": {"metadata": meta, "thought": None, "ppt": None, "browser": None}}
+    return SEARCH_HEAD + json.dumps(data, ensure_ascii=False) + SEARCH_TAIL
+
+
+def _escape_units(escaped: str) -> list[str]:
+    """Cut a JSON string body into units that never split an escape sequence."""
+    return re.findall(r"\\u[0-9a-fA-F]{4}|\\.|.", escaped, re.S)
+
+
+def search_edits(query: str, results: list, start: int, rng: random.Random) -> list[dict]:
+    """The edits that stream one search block at document offset start, as chat.z.ai streams MCP calls:
+    the block head up to the arguments' opening quote, 2-3 argument fragments, the rest with an empty
+    result (all phase tool_call), then one phase-other edit rewriting from the result value to the end."""
+    call_id = "call_" + "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(10))
+    pending, final = search_block(query, results, call_id, ""), search_block(query, results, call_id)
+    args_at = pending.index('"arguments": "') + len('"arguments": "')
+    escaped = json.dumps(json.dumps({"query": query}), ensure_ascii=False)[1:-1]
+    args_end = args_at + len(escaped)
+    result_at = pending.index('"result": ""', args_end) + len('"result": ')
+    units = _escape_units(escaped)
+    cuts = sorted(rng.sample(range(1, len(units)), rng.randint(1, 2)))
+    fragments = ["".join(units[a:b]) for a, b in zip([0] + cuts, cuts + [len(units)])]
+    edits = [{"edit_index": start, "edit_content": pending[:args_at], "phase": "tool_call"}]
+    at = start + args_at
+    for fragment in fragments + [pending[args_end:]]:
+        edits.append({"edit_index": at, "edit_content": fragment, "phase": "tool_call"})
+        at += len(fragment)
+    edits.append({"edit_index": start + result_at, "edit_content": final[result_at:], "phase": "other"})
+    return edits
+
+
 def events(reply: Reply) -> Iterator[tuple[str, dict]]:
-    """Yield (kind, data) pairs, kind in think/answer/tail, keeping the message document consistent."""
+    """Yield (kind, data) pairs, kind in think/answer/tool/tail, keeping the message document consistent."""
     rng = random.Random(reply.seed)
     answer_parts = split(reply.answer, rng, reply.chunk)
+    searching = reply.search_query is not None
     doc = ""
     if reply.reasoning is not None:
         started = time.monotonic()
@@ -137,9 +220,14 @@ def events(reply: Reply) -> Iterator[tuple[str, dict]]:
             yield "think", {"delta_content": part, "phase": "thinking"}
         secs = max(1, round(time.monotonic() - started))
         edit = (f'true" duration="{secs}" view="" last_tool_call_name="">\n<summary>Thought for {secs} seconds</summary>\n'
-                f"{quoted}\n</details>\n" + (answer_parts.pop(0) if answer_parts else ""))
+                f"{quoted}\n</details>\n" + (answer_parts.pop(0) if answer_parts and not searching else ""))
         doc = doc[:EDIT_INDEX] + edit
         yield "answer", {"edit_index": EDIT_INDEX, "edit_content": edit, "phase": "answer"}
+    if searching:
+        results = default_results(reply.search_query) if reply.search_results is None else reply.search_results
+        for data in search_edits(reply.search_query, results, len(doc), rng):
+            doc = doc[:data["edit_index"]] + data["edit_content"]
+            yield "tool", data
     for part in answer_parts:
         doc += part
         yield "answer", {"delta_content": part, "phase": "answer"}
@@ -162,6 +250,11 @@ def sse(obj) -> str:
 def chat_event(data: dict) -> str:
     """Frame a `chat:completion` envelope around data."""
     return sse({"type": "chat:completion", "data": data})
+
+
+def image_error_event() -> str:
+    """Return the only event of a stream whose image reference did not resolve (how chat.z.ai fails on images)."""
+    return chat_event({"error": IMAGE_ERROR, "done": True})
 
 
 def version_426_event() -> str:
