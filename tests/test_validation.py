@@ -63,8 +63,15 @@ def post(client, body, **kwargs):
      "response_format", "unsupported_value", None),
     ({"model": "GLM-4.5", "messages": USER, "functions": [{"name": "f"}]}, "functions",
      "unsupported_parameter", None),
-    ({"model": "GLM-4.5", "messages": USER, "tools": [{"type": "function", "function": {"name": "f"}}]},
-     "tools", "unsupported_parameter", None),
+    ({"model": "GLM-4.5", "messages": USER, "tools": [{"type": "function", "function": {"name": ""}}]},
+     "tools[0].function.name", "invalid_value", None),
+    ({"model": "GLM-4.5", "messages": USER, "tools": [{"type": "function"}]},
+     "tools[0].function", "missing_required_parameter", None),
+    ({"model": "GLM-4.5", "messages": USER, "tools": []}, "tools", "empty_array", None),
+    ({"model": "GLM-4.5", "messages": USER, "tools": [{"type": "function", "function": {"name": "f"}}],
+      "tool_choice": {"type": "function", "function": {"name": "g"}}}, "tool_choice", "invalid_value", None),
+    ({"model": "GLM-4.5", "messages": USER, "tools": [{"type": "function", "function": {"name": "f"}}],
+      "tool_choice": "sometimes"}, "tool_choice", "invalid_value", None),
 ])
 def test_invalid_requests_get_openai_400s(client, fake, body, param, code, message):
     response = post(client, body)

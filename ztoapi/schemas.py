@@ -104,6 +104,13 @@ def one_of(choices):
     return validate
 
 
+def function_name(value):
+    if not value or len(value) > 64 or not all(c.isalnum() or c in "_-" for c in value):
+        raise ValidationError(problem(
+            "invalid_value", f"Invalid '<param>': '{value}'. Expected a string of 1 to 64 letters, "
+                             "digits, underscores or dashes."))
+
+
 def non_empty_array(value):
     if value == []:
         raise ValidationError(problem(
@@ -215,6 +222,28 @@ class Thinking(Schema):
     type = String(validate=one_of(("enabled", "disabled")))
 
 
+class Function(Schema):
+    error_messages = OBJECT_EXPECTED
+
+    class Meta:
+        unknown = EXCLUDE
+
+    name = String(required=True, allow_none=False, validate=function_name)
+    description = String()
+    parameters = Object()
+    strict = Boolean()
+
+
+class Tool(Schema):
+    error_messages = OBJECT_EXPECTED
+
+    class Meta:
+        unknown = EXCLUDE
+
+    type = String(required=True, allow_none=False, validate=one_of(("function",)))
+    function = fields.Nested(Function, required=True, error_messages={"required": REQUIRED})
+
+
 class StreamOptions(Schema):
     error_messages = OBJECT_EXPECTED
 
@@ -250,7 +279,9 @@ class ChatCompletionRequest(Schema):
     logit_bias = Object()
     logprobs = Boolean()
     top_logprobs = Integer(validate=between(0, 20, "integer"))
-    tools = Array(validate=non_empty_array)
+    tools = fields.List(fields.Nested(Tool), allow_none=True, validate=non_empty_array,
+                        error_messages={"invalid": problem(
+                            "invalid_type", "Invalid type for '<param>': expected an array.")})
     tool_choice = Typed((str, dict), "one of a string or object")
     parallel_tool_calls = Boolean()
     response_format = Object()
@@ -283,10 +314,6 @@ class ChatCompletionRequest(Schema):
                 "unsupported_value", f"Unsupported value: 'response_format' of type "
                                      f"'{response_format.get('type')}' is not supported with this "
                                      "model."), "response_format")
-        if data.get("tools") and data.get("tool_choice") != "none":
-            raise ValidationError(problem(
-                "unsupported_parameter", "Unsupported parameter: 'tools' (function calling) is "
-                                         "not supported by this gateway yet."), "tools")
 
     @validates_schema
     def check_combinations(self, data, **kwargs):
@@ -306,10 +333,21 @@ class ChatCompletionRequest(Schema):
             raise ValidationError(problem(
                 None, "Invalid value for '<param>': 'top_logprobs' is only allowed when "
                       "'logprobs' is true."), "top_logprobs")
-        if data.get("tool_choice") is not None and not data.get("tools"):
+        choice = data.get("tool_choice")
+        if choice is not None and not data.get("tools"):
             raise ValidationError(problem(
                 None, "Invalid value for '<param>': 'tool_choice' is only allowed when 'tools' "
                       "are specified."), "tool_choice")
+        if isinstance(choice, str) and choice not in ("none", "auto", "required"):
+            raise ValidationError(problem(
+                "invalid_value", f"Invalid value: '{choice}'. Supported values are: 'none', "
+                                 "'auto' and 'required'."), "tool_choice")
+        if isinstance(choice, dict):
+            name = (choice.get("function") or {}).get("name") if isinstance(choice.get("function"), dict) else None
+            if name not in [tool["function"]["name"] for tool in data["tools"]]:
+                raise ValidationError(problem(
+                    "invalid_value", f"Invalid value for '<param>': no tool named '{name}' is in "
+                                     "'tools'."), "tool_choice")
         max_tokens, max_completion = data.get("max_tokens"), data.get("max_completion_tokens")
         if None not in (max_tokens, max_completion) and max_tokens != max_completion:
             raise ValidationError(problem(

@@ -11,6 +11,7 @@ from flask import stream_with_context
 from ztoapi.chat import output
 from ztoapi.chat.thinking import CONTENT
 from ztoapi.chat.thinking import Shaper
+from ztoapi.chat.tools import ToolCallParser
 from ztoapi.errors import ApiError
 from ztoapi.zai import failures
 from ztoapi.zai.reply import QUIET
@@ -64,23 +65,20 @@ def respond(chat, client, waits, outcome):
 
 def relay(chat, completion_id, first, pump, waits, outcome):
     """SSE bytes: one write per upstream block; a failure becomes an error event, then [DONE]."""
-    encoder = output.ChunkEncoder(completion_id, chat.requested_model, chat.include_usage)
-    shaper = Shaper(chat.think_mode)
+    encoder = output.ChunkEncoder(completion_id, chat.requested_model, chat.include_usage,
+                                  tools=bool(chat.tools))
     try:
-        yield encoder.first() + encoder.deltas(shaper.shape(first))
-        for batch in batches(pump, waits, keepalives=True):
-            if batch is QUIET:
+        head = encoder.first()
+        for pairs in shaped(chat, first, pump, waits, keepalives=True):
+            if pairs is QUIET:
                 yield KEEPALIVE
                 continue
-            pairs = shaper.shape(batch)
-            if pairs:
-                yield encoder.deltas(pairs)
-        document = pump.reply.document
-        closing = shaper.finish() + [(CONTENT, output.citations(document.sources))]
-        tail = encoder.deltas([pair for pair in closing if pair[1]]) + encoder.finish("stop")
+            yield head + encoder.deltas(pairs)
+            head = b""
+        tail = encoder.finish("tool_calls" if encoder.calls else "stop")
         if chat.include_usage:
-            tail += encoder.usage(pump.reply.usage, document.sent)
-        yield tail + output.DONE
+            tail += encoder.usage(pump.reply.usage, pump.reply.document.sent)
+        yield head + tail + output.DONE
         note_reply(pump.reply, outcome, "ok")
     except ApiError as error:
         note_reply(pump.reply, outcome, error.code)
@@ -88,8 +86,42 @@ def relay(chat, completion_id, first, pump, waits, outcome):
         yield output.error_event(error)
     except ClientGone:
         note_reply(pump.reply, outcome, "client_gone")
+    except Exception:
+        log.exception("relaying the reply failed")
+        note_reply(pump.reply, outcome, "server_error")
+        yield output.error_event(ApiError(500, "The server had an error while relaying the reply."))
     finally:
         pump.close()
+
+
+def shaped(chat, first, pump, waits, keepalives=False):
+    """The reply as lists of (field, value) pairs, one list per upstream block, QUIET when a
+    keep-alive is due: ("reasoning_content" | "content", text) and ("tool_call", ToolCall)."""
+    shaper = Shaper(chat.think_mode)
+    parser = ToolCallParser(chat.tools, chat.parallel_tool_calls) if chat.tools else None
+    for batch in _chain(first, batches(pump, waits, keepalives)):
+        if batch is QUIET:
+            yield QUIET
+            continue
+        pairs = shaper.shape(batch)
+        if parser:
+            pairs = parse_calls(parser, pairs)
+        if pairs:
+            yield pairs
+    closing = shaper.finish()
+    if parser:
+        closing = parse_calls(parser, closing) + parser.finish()
+    closing.append((CONTENT, output.citations(pump.reply.document.sources)))
+    closing = [pair for pair in closing if pair[1]]
+    if closing:
+        yield closing
+
+
+def parse_calls(parser, pairs):
+    out = []
+    for field, text in pairs:
+        out += parser.feed(text) if field == CONTENT else [(field, text)]
+    return out
 
 
 class ClientGone(Exception):
@@ -131,17 +163,16 @@ def note_reply(reply, outcome, result):
 
 def aggregate(chat, completion_id, first, pump, waits):
     """The whole reply as one chat.completion body."""
-    shaper = Shaper(chat.think_mode)
-    fields = {}
-    for batch in _chain(first, batches(pump, waits)):
-        for field, text in shaper.shape(batch):
-            fields.setdefault(field, []).append(text)
-    document = pump.reply.document
-    for field, text in shaper.finish() + [(CONTENT, output.citations(document.sources))]:
-        fields.setdefault(field, []).append(text)
+    fields, calls = {}, []
+    for pairs in shaped(chat, first, pump, waits):
+        for field, value in pairs:
+            if field == "tool_call":
+                calls.append(value)
+            else:
+                fields.setdefault(field, []).append(value)
     joined = {field: "".join(texts) for field, texts in fields.items()}
     return output.completion_body(completion_id, chat.requested_model, joined, pump.reply.usage,
-                                  document.sent)
+                                  pump.reply.document.sent, calls)
 
 
 def _chain(first, rest):

@@ -47,30 +47,48 @@ def _count(value):
 class ChunkEncoder:
     """Encodes the chunks of one stream; every chunk shares id, created and model."""
 
-    def __init__(self, completion_id, model, include_usage, created=None):
+    def __init__(self, completion_id, model, include_usage, created=None, tools=False):
         self.head = orjson.dumps({"id": completion_id, "object": "chat.completion.chunk",
                                   "created": created or int(time.time()), "model": model})[:-1]
         self.prefix = b"data: " + self.head + b',"choices":[{"index":0,"delta":'
         usage = b',"usage":null' if include_usage else b""
         self.suffix = b',"logprobs":null,"finish_reason":null}]' + usage + b"}\n\n"
         self.finish_suffix = b',"logprobs":null,"finish_reason":"%s"}]' + usage + b"}\n\n"
+        self.tools = tools
+        self.calls = 0
 
     def first(self):
-        return self.prefix + b'{"role":"assistant","content":""}' + self.suffix
+        """The role chunk; with tools in play its content is null, as OpenAI sends it."""
+        content = b"null" if self.tools else b'""'
+        return self.prefix + b'{"role":"assistant","content":' + content + b"}" + self.suffix
 
     def deltas(self, pairs):
-        """One chunk per run of pieces bound for the same field."""
+        """One chunk per run of text bound for the same field; two per tool call."""
         out = []
         field, texts = None, []
-        for name, text in pairs:
+        for name, value in pairs:
             if name != field and texts:
                 out.append(self._delta(field, texts))
                 texts = []
+            if name == "tool_call":
+                out.append(self._call(value))
+                field = None
+                continue
             field = name
-            texts.append(text)
+            texts.append(value)
         if texts:
             out.append(self._delta(field, texts))
         return b"".join(out)
+
+    def _call(self, call):
+        """A tool call: its id, type and name once, then its arguments (as clients accumulate)."""
+        index = self.calls
+        self.calls += 1
+        opening = {"tool_calls": [{"index": index, "id": call.id, "type": "function",
+                                   "function": {"name": call.name, "arguments": ""}}]}
+        arguments = {"tool_calls": [{"index": index, "function": {"arguments": call.arguments}}]}
+        return (self.prefix + orjson.dumps(opening) + self.suffix
+                + self.prefix + orjson.dumps(arguments) + self.suffix)
 
     def finish(self, reason):
         return self.prefix + b"{}" + self.finish_suffix % reason.encode()
@@ -88,13 +106,20 @@ def error_event(error):
     return b"data: " + orjson.dumps(error.body()) + b"\n\n" + DONE
 
 
-def completion_body(completion_id, model, fields, usage, sent=None, created=None):
+def completion_body(completion_id, model, fields, usage, sent=None, calls=(), created=None):
     """The chat.completion object for a finished reply."""
-    message = {"role": "assistant", "content": fields.get("content", ""), "refusal": None,
-               "annotations": []}
+    content = fields.get("content", "")
+    if calls and not content.strip():
+        content = None
+    message = {"role": "assistant", "content": content, "refusal": None, "annotations": []}
     if fields.get("reasoning_content"):
         message["reasoning_content"] = fields["reasoning_content"]
+    if calls:
+        message["tool_calls"] = [{"id": call.id, "type": "function",
+                                  "function": {"name": call.name, "arguments": call.arguments}}
+                                 for call in calls]
     return {"id": completion_id, "object": "chat.completion", "created": created or int(time.time()),
             "model": model,
-            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": message, "logprobs": None,
+                         "finish_reason": "tool_calls" if calls else "stop"}],
             "usage": openai_usage(usage, sent)}

@@ -6,6 +6,7 @@ from config.settings import THINK_TAGS_MODES
 from ztoapi.catalog import Model
 from ztoapi.errors import ApiError
 from ztoapi.images import image_parts
+from ztoapi.chat.tools import with_tools
 from ztoapi.zai.dialect import upstream_messages
 
 FORWARDED_PARAMS = ("temperature", "top_p", "max_tokens")
@@ -24,6 +25,8 @@ class ChatRequest:
     include_usage: bool
     think_mode: str
     images: dict
+    tools: tuple = ()            # names of the tools the model may call (empty: no tool calling)
+    parallel_tool_calls: bool = True
     client_token: str | None = field(default=None, repr=False)   # X-ZAI-Token, when allowed
 
 
@@ -56,17 +59,25 @@ def chat_request(body, settings, model, accept="", think_mode=None, images=None,
               **{name: body[name] for name in FORWARDED_PARAMS if body.get(name) is not None}}
     if body.get("max_completion_tokens") is not None:
         params["max_tokens"] = body["max_completion_tokens"]
+    tools = body.get("tools") or []
+    choice = body.get("tool_choice") or "auto"
+    parallel = body.get("parallel_tool_calls") is not False
+    messages = with_tools(body["messages"], tools, choice, parallel)
+    shift = len(messages) - len(body["messages"])   # a system message added for the tools
+    images = {(i + shift, j): image for (i, j), image in (images or {}).items()}
     return ChatRequest(
         model=model,
         requested_model=body["model"],
-        messages=upstream_messages(body["messages"], vision=model.vision),
+        messages=upstream_messages(messages, vision=model.vision),
         params=params,
         enable_thinking=thinking_wanted(body, model, settings.enable_thinking),
         web_search=bool(body.get("web_search")) or model.search,
         stream=stream,
         include_usage=bool(options and options.get("include_usage")),
         think_mode=think_tags_mode(think_mode, settings.think_tags_mode),
-        images=images or {},
+        images=images,
+        tools=tuple(tool["function"]["name"] for tool in tools) if choice != "none" else (),
+        parallel_tool_calls=parallel,
         client_token=client_token,
     )
 

@@ -1,0 +1,333 @@
+"""Function calling on a model with no tool API: tools are described in a system instruction,
+and calls are parsed back out of the model's answer.
+
+The model is asked to answer a call with only `{"tool_calls": [{"name": ..., "arguments": {...}}]}`.
+The parser also takes that object in a fenced block or among prose, with OpenAI-shaped items,
+arguments as a string, trailing commas, single quotes or Python literals. It never makes up a
+call: an object that does not parse, or names a tool the request did not offer, stays text.
+"""
+import ast
+import secrets
+import string
+from dataclasses import dataclass
+
+import orjson
+
+from ztoapi.errors import ApiError
+
+ID_ALPHABET = string.ascii_letters + string.digits
+FENCE = "```"
+KEY = "tool_calls"
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str   # a JSON object, as text
+
+
+def new_call_id():
+    return "call_" + "".join(secrets.choice(ID_ALPHABET) for _ in range(24))
+
+
+# ------------------------------------------------------------------ request side
+
+def tool_instruction(tools, choice="auto", parallel=True):
+    """The system text that teaches the model the tools and the call format."""
+    lines = ["# Tools", "", "You can call these tools:", ""]
+    for tool in tools:
+        function = tool["function"]
+        lines.append(f"## {function['name']}")
+        if function.get("description"):
+            lines.append(function["description"])
+        parameters = function.get("parameters") or {"type": "object", "properties": {}}
+        lines += [f"Parameters (JSON Schema): {orjson.dumps(parameters).decode()}", ""]
+    lines += [
+        "To call tools, answer with only this JSON object and nothing after it:",
+        '{"tool_calls": [{"name": "<tool name>", "arguments": {<arguments as JSON>}}]}',
+        "List several calls in \"tool_calls\" to run them together." if parallel
+        else "Call at most one tool per answer.",
+        "Without a tool, answer normally and do not write this JSON. Never invent tool results: "
+        "they come back in a later message starting with \"Tool result\".",
+    ]
+    if choice == "required":
+        lines.append("You must call at least one tool in this answer.")
+    elif isinstance(choice, dict):
+        lines.append(f"You must call the tool \"{choice['function']['name']}\" in this answer.")
+    return "\n".join(lines)
+
+
+def with_tools(messages, tools, choice="auto", parallel=True):
+    """Messages as the model reads them: tool calls and results as text, the tools described."""
+    check_tool_history(messages)
+    names = {}
+    converted = []
+    for message in messages:
+        if message["role"] == "assistant" and message.get("tool_calls"):
+            converted.append({"role": "assistant", "content": call_text(message, names)})
+        elif message["role"] == "tool":
+            name = names.get(message["tool_call_id"], "a tool")
+            converted.append({"role": "user", "content": f"Tool result from {name} "
+                              f"(call {message['tool_call_id']}):\n{text_of(message.get('content'))}"})
+        else:
+            converted.append(message)
+    if tools and choice != "none":
+        instruction = tool_instruction(tools, choice, parallel)
+        if converted and converted[0]["role"] in ("system", "developer"):
+            first = converted[0]
+            converted[0] = {**first, "content": f"{text_of(first.get('content'))}\n\n{instruction}"}
+        else:
+            converted.insert(0, {"role": "system", "content": instruction})
+    return converted
+
+
+def call_text(message, names):
+    """An assistant turn with tool calls, written in the format the model was taught."""
+    calls = []
+    for call in message["tool_calls"]:
+        names[call["id"]] = call["function"]["name"]
+        arguments = loads_tolerant(call["function"]["arguments"])
+        calls.append({"name": call["function"]["name"],
+                      "arguments": arguments if isinstance(arguments, dict) else call["function"]["arguments"]})
+    text = orjson.dumps({KEY: calls}).decode()
+    content = text_of(message.get("content"))
+    return f"{content}\n\n{text}" if content else text
+
+
+def check_tool_history(messages):
+    """Every tool message answers an earlier call, and every call is answered (OpenAI's 400s)."""
+    pending = []
+    for i, message in enumerate(messages):
+        if message["role"] == "tool":
+            if message.get("tool_call_id") not in pending:
+                raise ApiError(400, "Invalid parameter: messages with role 'tool' must be a response "
+                                    "to a preceeding message with 'tool_calls'.", param=f"messages.[{i}].role")
+            pending.remove(message["tool_call_id"])
+            continue
+        if pending:
+            raise unanswered(pending)
+        if message["role"] == "assistant" and message.get("tool_calls"):
+            pending = [call["id"] for call in message["tool_calls"]]
+    if pending:
+        raise unanswered(pending)
+
+
+def unanswered(ids):
+    return ApiError(400, "An assistant message with 'tool_calls' must be followed by tool messages "
+                         "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+                         f"response messages: {', '.join(ids)}", param="messages")
+
+
+def text_of(content):
+    if isinstance(content, list):
+        return "\n".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content or ""
+
+
+# ------------------------------------------------------------------ response side
+
+class ToolCallParser:
+    """Splits answer text into content and tool calls, as it streams.
+
+    Text that might begin a call is held back until it is known to be one or not."""
+
+    def __init__(self, tool_names, parallel=True):
+        self.names = set(tool_names)
+        self.parallel = parallel
+        self.buffer = ""
+        self.calls = 0
+
+    def feed(self, text):
+        self.buffer += text
+        return self._drain(final=False)
+
+    def finish(self):
+        return self._drain(final=True)
+
+    def _drain(self, final):
+        out = []
+        scan = 0
+        while True:
+            start = self._candidate(scan, final)
+            if start is None:
+                cut = len(self.buffer) if final else self._safe_end(scan)
+                self._emit(out, cut)
+                return out
+            brace, block_start = start
+            end = object_end(self.buffer, brace)
+            if end is None:
+                if final:
+                    scan = brace + 1
+                    continue
+                self._emit(out, block_start)
+                return out
+            calls = self._calls(self.buffer[brace:end])
+            if calls is None:
+                scan = brace + 1
+                continue
+            block_end = self._after_fence(end, block_start != brace, final)
+            if block_end is None:
+                self._emit(out, block_start)
+                return out
+            self._emit(out, block_start)
+            if not self.parallel:
+                calls = calls[:1] if not self.calls else []
+            self.calls += len(calls)
+            out += [("tool_call", call) for call in calls]
+            self.buffer = self.buffer[block_end - block_start:]
+            scan = 0
+
+    def _emit(self, out, end):
+        """Send buffer[:end] as content and keep the rest."""
+        if end > 0:
+            out.append(("content", self.buffer[:end]))
+            self.buffer = self.buffer[end:]
+
+    def _candidate(self, scan, final):
+        """(brace, block start) of the first "{" that may open a tool_calls object, or None."""
+        text = self.buffer
+        brace = text.find("{", scan)
+        while brace != -1:
+            verdict = opens_tool_calls(text, brace)
+            if verdict is True or (verdict is None and not final):
+                return brace, fence_start(text, brace)
+            brace = text.find("{", brace + 1)
+        return None
+
+    def _safe_end(self, scan):
+        """How much of the buffer is surely content: up to a trailing fence opener or backticks."""
+        text = self.buffer
+        fence = text.rfind(FENCE, scan)
+        if fence != -1 and text[fence + 3:].strip(string.ascii_letters + " \t\r\n") == "":
+            return fence
+        stripped = text.rstrip("`")
+        return len(stripped) if len(text) - len(stripped) < 3 else len(text)
+
+    def _after_fence(self, end, fenced, final):
+        """Where a call block ends: after its closing fence when fenced (None: not seen yet)."""
+        if not fenced:
+            return end
+        rest = self.buffer[end:]
+        after = len(rest) - len(rest.lstrip())
+        if rest[after:after + 3] == FENCE:
+            return end + after + 3
+        if not final and FENCE.startswith(rest[after:after + 3]):
+            return None
+        return end
+
+    def _calls(self, text):
+        """The calls in a tool_calls object, or None when it is not a valid call for this request."""
+        value = loads_tolerant(text)
+        items = value.get(KEY) if isinstance(value, dict) else None
+        if not isinstance(items, list) or not items:
+            return None
+        calls = []
+        for item in items:
+            call = self._call(item)
+            if call is None:
+                return None
+            calls.append(call)
+        return calls
+
+    def _call(self, item):
+        if not isinstance(item, dict):
+            return None
+        function = item.get("function") if isinstance(item.get("function"), dict) else item
+        name = function.get("name")
+        arguments = next((function[key] for key in ("arguments", "parameters", "input")
+                          if key in function), {})
+        if isinstance(arguments, str):
+            arguments = loads_tolerant(arguments) if arguments.strip() else {}
+        if name not in self.names or not isinstance(arguments, dict):
+            return None
+        return ToolCall(new_call_id(), name, orjson.dumps(arguments).decode())
+
+
+def opens_tool_calls(text, brace):
+    """True if the "{" at `brace` opens a `{"tool_calls"` object, False if not, None if unknown yet."""
+    rest = text[brace + 1:].lstrip()
+    if rest[:1] in ("'", '"'):
+        rest = rest[1:]
+    if len(rest) < len(KEY):
+        return None if KEY.startswith(rest) else False
+    return rest.startswith(KEY)
+
+
+def fence_start(text, brace):
+    """Where a fenced block holding the object at `brace` begins (or `brace` when unfenced)."""
+    before = text[:brace].rstrip()
+    line_start = before.rfind("\n") + 1
+    line = before[line_start:].strip()
+    if line.startswith(FENCE) and (line[3:].isalpha() or line[3:] == ""):
+        return line_start + before[line_start:].find(FENCE)
+    return brace
+
+
+def object_end(text, start):
+    """The index just past the object opening at `start` (quote-aware), or None if not closed."""
+    depth = 0
+    quote = None
+    escaped = False
+    for index in range(start, len(text)):
+        char = text[index]
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return None
+
+
+def loads_tolerant(text):
+    """JSON, or failing that the same as a Python literal (single quotes, trailing commas,
+    True/False/None and true/false/null); None when it is neither."""
+    try:
+        return orjson.loads(text)
+    except (orjson.JSONDecodeError, TypeError):
+        pass
+    try:
+        return ast.literal_eval(pythonic(text))
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
+def pythonic(text):
+    """JSON's true/false/null as Python's, outside strings."""
+    out = []
+    quote = None
+    escaped = False
+    index = 0
+    words = {"true": "True", "false": "False", "null": "None"}
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char.isalpha():
+            end = index
+            while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+                end += 1
+            word = text[index:end]
+            out.append(words.get(word, word))
+            index = end
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
