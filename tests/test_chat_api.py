@@ -107,6 +107,8 @@ def test_stream_and_json_give_the_same_text(client):
     ({"Accept": "application/json"}, False),
     ({"Accept": "application/json; charset=utf-8"}, False),
     ({"Accept": "application/json, text/plain, */*"}, True),
+    ({"User-Agent": "node-fetch ai-sdk/provider-utils/4.0.1 ai-sdk-openai/4.0.118"}, False),
+    ({"User-Agent": "curl/8.5.0"}, True),
     ({"Accept": "*/*"}, True),
     ({}, True),
     ({"Accept": "text/event-stream"}, True),

@@ -10,6 +10,8 @@ from ztoapi.chat.tools import with_tools
 from ztoapi.zai.dialect import upstream_messages
 
 FORWARDED_PARAMS = ("temperature", "top_p", "max_tokens")
+# SDKs that mean "not streaming" when they leave `stream` out (the Vercel AI SDK sends no JSON Accept)
+SDK_AGENTS = ("ai-sdk", "OpenAI/")
 THINKING_OFF_EFFORTS = ("none", "minimal")
 
 
@@ -43,14 +45,17 @@ def prepare(body, settings, catalog, loader, client, headers):
                            param="messages")
         images = loader.load_all(body["messages"])
     return chat_request(body, settings, model, headers.get("Accept", ""),
-                        headers.get("X-Think-Tags-Mode"), images, client_token)
+                        headers.get("X-Think-Tags-Mode"), images, client_token,
+                        headers.get("User-Agent", ""))
 
 
-def chat_request(body, settings, model, accept="", think_mode=None, images=None, client_token=None):
+def chat_request(body, settings, model, accept="", think_mode=None, images=None, client_token=None,
+                 user_agent=""):
     """Decide stream mode, thinking, search and upstream parameters for a validated body."""
     stream = body.get("stream")
     if stream is None:
-        stream = settings.default_stream and not wants_json_only(accept)
+        from_sdk = any(agent in user_agent for agent in SDK_AGENTS)
+        stream = settings.default_stream and not wants_json_only(accept) and not from_sdk
     options = body.get("stream_options")
     if options is not None and not stream:
         raise ApiError(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
