@@ -7,6 +7,7 @@ arguments as a string, trailing commas, single quotes or Python literals. It nev
 call: an object that does not parse, or names a tool the request did not offer, stays text.
 """
 import ast
+import re
 import secrets
 import string
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from ztoapi.errors import ApiError
 ID_ALPHABET = string.ascii_letters + string.digits
 FENCE = "```"
 KEY = "tool_calls"
+JSON_WORDS = re.compile(r"\b(?:true|false|null)\b")
+PYTHON_WORDS = {"true": "True", "false": "False", "null": "None"}
 
 
 @dataclass(frozen=True)
@@ -264,11 +267,11 @@ def fence_start(text, brace):
     return brace
 
 
-def object_end(text, start):
-    """The index just past the object opening at `start` (quote-aware), or None if not closed."""
-    depth = 0
+def segments(text, start=0):
+    """(offset, piece, quoted) runs of `text` from `start`, split at '…' and "…" strings."""
     quote = None
     escaped = False
+    run = start
     for index in range(start, len(text)):
         char = text[index]
         if quote:
@@ -277,15 +280,29 @@ def object_end(text, start):
             elif char == "\\":
                 escaped = True
             elif char == quote:
-                quote = None
+                yield run, text[run:index + 1], True
+                quote, run = None, index + 1
         elif char in "\"'":
-            quote = char
-        elif char in "{[":
-            depth += 1
-        elif char in "}]":
-            depth -= 1
-            if depth == 0:
-                return index + 1
+            if index > run:
+                yield run, text[run:index], False
+            quote, run = char, index
+    if run < len(text):
+        yield run, text[run:], quote is not None
+
+
+def object_end(text, start):
+    """The index just past the object opening at `start` (quote-aware), or None if not closed."""
+    depth = 0
+    for offset, piece, quoted in segments(text, start):
+        if quoted:
+            continue
+        for index, char in enumerate(piece):
+            if char in "{[":
+                depth += 1
+            elif char in "}]":
+                depth -= 1
+                if depth == 0:
+                    return offset + index + 1
     return None
 
 
@@ -304,30 +321,5 @@ def loads_tolerant(text):
 
 def pythonic(text):
     """JSON's true/false/null as Python's, outside strings."""
-    out = []
-    quote = None
-    escaped = False
-    index = 0
-    words = {"true": "True", "false": "False", "null": "None"}
-    while index < len(text):
-        char = text[index]
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char.isalpha():
-            end = index
-            while end < len(text) and (text[end].isalnum() or text[end] == "_"):
-                end += 1
-            word = text[index:end]
-            out.append(words.get(word, word))
-            index = end
-            continue
-        out.append(char)
-        index += 1
-    return "".join(out)
+    return "".join(piece if quoted else JSON_WORDS.sub(lambda m: PYTHON_WORDS[m.group()], piece)
+                   for _, piece, quoted in segments(text))
