@@ -3,6 +3,7 @@
 Leaf error messages are written as "<code>|<message>", where the message may name the failing
 field as <param>; `load_or_400` turns the first one into an OpenAI-shaped ApiError.
 """
+import orjson
 from marshmallow import EXCLUDE
 from marshmallow import Schema
 from marshmallow import ValidationError
@@ -309,11 +310,20 @@ class ChatCompletionRequest(Schema):
                 "unsupported_value", "Unsupported value: 'modalities' supports only ['text'] "
                                      "with this model."), "modalities")
         response_format = data.get("response_format")
-        if response_format is not None and response_format.get("type") != "text":
+        kind = response_format.get("type") if response_format else None
+        if response_format is not None and kind not in ("text", "json_object", "json_schema"):
             raise ValidationError(problem(
-                "unsupported_value", f"Unsupported value: 'response_format' of type "
-                                     f"'{response_format.get('type')}' is not supported with this "
-                                     "model."), "response_format")
+                "invalid_value", f"Invalid value: '{kind}'. Supported values are: 'text', "
+                                 "'json_object' and 'json_schema'."), "response_format.type")
+        if kind == "json_schema" and not isinstance(
+                (response_format.get("json_schema") or {}).get("schema"), dict):
+            raise ValidationError(problem(
+                "missing_required_parameter", "Missing required parameter: '<param>'."),
+                "response_format.json_schema.schema")
+        if kind == "json_object" and "json" not in orjson.dumps(data["messages"]).decode().lower():
+            raise ValidationError(problem(
+                None, "'messages' must contain the word 'json' in some form, to use "
+                      "'response_format' of type 'json_object'."), "messages")
 
     @validates_schema
     def check_combinations(self, data, **kwargs):

@@ -142,3 +142,33 @@ def test_upstream_search_blocks_are_not_client_tool_calls(sdk, fake):
     completion = sdk.chat.completions.create(model="GLM-4.5", messages=ASK, tools=[WEATHER])
     assert completion.choices[0].message.tool_calls is None
     assert completion.choices[0].message.content.startswith("Paris is sunny.\n\nSources:")
+
+
+def test_structured_output_with_a_json_schema(sdk, fake):
+    from pydantic import BaseModel
+
+    class City(BaseModel):
+        name: str
+        population: int
+
+    fake.script_next(answer='```json\n{"name": "Paris", "population": 2100000}\n```')
+    completion = sdk.chat.completions.parse(model="GLM-4.5", messages=[
+        {"role": "user", "content": "Describe Paris."}], response_format=City)
+    assert completion.choices[0].message.parsed == City(name="Paris", population=2100000)
+    instruction = last_chat(fake)["messages"][0]
+    assert instruction["role"] == "system" and '"population"' in instruction["content"]
+
+
+def test_langchain_structured_output_default_method(server, fake):
+    from langchain_openai import ChatOpenAI
+    from pydantic import BaseModel
+
+    from tests.conftest import KEY
+
+    class City(BaseModel):
+        name: str
+        population: int
+
+    fake.script_next(answer='{"name": "Paris", "population": 2100000}')
+    model = ChatOpenAI(base_url=f"{server}/v1", api_key=KEY, model="GLM-4.5", max_retries=0)
+    assert model.with_structured_output(City).invoke("Describe Paris.") == City(name="Paris", population=2100000)

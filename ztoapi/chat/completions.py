@@ -12,6 +12,7 @@ from ztoapi.chat import output
 from ztoapi.chat.thinking import CONTENT
 from ztoapi.chat.thinking import Shaper
 from ztoapi.chat.tools import ToolCallParser
+from ztoapi.chat.tools import unfenced
 from ztoapi.errors import ApiError
 from ztoapi.zai import failures
 from ztoapi.zai.reply import QUIET
@@ -171,6 +172,8 @@ def aggregate(chat, completion_id, first, pump, waits):
             else:
                 fields.setdefault(field, []).append(value)
     joined = {field: "".join(texts) for field, texts in fields.items()}
+    if chat.json_output and "content" in joined:
+        joined["content"] = unfenced(joined["content"])
     return output.completion_body(completion_id, chat.requested_model, joined, pump.reply.usage,
                                   pump.reply.document.sent, calls)
 

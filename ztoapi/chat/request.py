@@ -6,6 +6,7 @@ from config.settings import THINK_TAGS_MODES
 from ztoapi.catalog import Model
 from ztoapi.errors import ApiError
 from ztoapi.images import image_parts
+from ztoapi.chat.tools import with_response_format
 from ztoapi.chat.tools import with_tools
 from ztoapi.zai.dialect import upstream_messages
 
@@ -29,6 +30,7 @@ class ChatRequest:
     images: dict
     tools: tuple = ()            # names of the tools the model may call (empty: no tool calling)
     parallel_tool_calls: bool = True
+    json_output: bool = False    # response_format asked for JSON
     client_token: str | None = field(default=None, repr=False)   # X-ZAI-Token, when allowed
 
 
@@ -67,8 +69,9 @@ def chat_request(body, settings, model, accept="", think_mode=None, images=None,
     tools = body.get("tools") or []
     choice = body.get("tool_choice") or "auto"
     parallel = body.get("parallel_tool_calls") is not False
-    messages = with_tools(body["messages"], tools, choice, parallel)
-    shift = len(messages) - len(body["messages"])   # a system message added for the tools
+    messages = with_response_format(with_tools(body["messages"], tools, choice, parallel),
+                                    body.get("response_format"))
+    shift = len(messages) - len(body["messages"])   # system messages added for tools or JSON
     images = {(i + shift, j): image for (i, j), image in (images or {}).items()}
     return ChatRequest(
         model=model,
@@ -83,6 +86,7 @@ def chat_request(body, settings, model, accept="", think_mode=None, images=None,
         images=images,
         tools=tuple(tool["function"]["name"] for tool in tools) if choice != "none" else (),
         parallel_tool_calls=parallel,
+        json_output=(body.get("response_format") or {}).get("type") in ("json_object", "json_schema"),
         client_token=client_token,
     )
 

@@ -128,6 +128,30 @@ def text_of(content):
     return content or ""
 
 
+def with_response_format(messages, response_format):
+    """Messages with an instruction for JSON output (chat.z.ai has no JSON mode)."""
+    kind = (response_format or {}).get("type")
+    if kind == "json_object":
+        instruction = "Answer with one valid JSON object only: no prose and no code fences."
+    elif kind == "json_schema":
+        schema = orjson.dumps(response_format["json_schema"]["schema"]).decode()
+        instruction = ("Answer with one JSON value that is valid against this JSON Schema, and "
+                       f"nothing else (no prose, no code fences): {schema}")
+    else:
+        return messages
+    return [{"role": "system", "content": instruction}, *messages]
+
+
+def unfenced(text):
+    """A JSON answer without the code fence a model may still wrap it in."""
+    stripped = text.strip()
+    if stripped.startswith(FENCE) and stripped.endswith(FENCE):
+        body = stripped[3:-3]
+        first_line, _, rest = body.partition("\n")
+        return (rest if first_line.strip().isalpha() or not first_line.strip() else body).strip()
+    return text
+
+
 # ------------------------------------------------------------------ response side
 
 class ToolCallParser:
