@@ -7,6 +7,7 @@ arguments as a string, trailing commas, single quotes or Python literals. It nev
 call: an object that does not parse, or names a tool the request did not offer, stays text.
 """
 import ast
+import json
 import re
 import secrets
 import string
@@ -93,7 +94,7 @@ def call_text(message, names):
         arguments = loads_tolerant(call["function"]["arguments"])
         calls.append({"name": call["function"]["name"],
                       "arguments": arguments if isinstance(arguments, dict) else call["function"]["arguments"]})
-    text = orjson.dumps({KEY: calls}).decode()
+    text = dumps({KEY: calls})
     content = text_of(message.get("content"))
     return f"{content}\n\n{text}" if content else text
 
@@ -164,6 +165,8 @@ class ToolCallParser:
         self.parallel = parallel
         self.buffer = ""
         self.calls = 0
+        self.tail = ""            # the last content sent, to tell nested JSON from a call
+        self.fence_open = False   # a fenced call block was read but its closing fence not yet
 
     def feed(self, text):
         self.buffer += text
@@ -176,6 +179,8 @@ class ToolCallParser:
         out = []
         scan = 0
         while True:
+            if self.fence_open and not self._close_fence(final):
+                return out
             start = self._candidate(scan, final)
             if start is None:
                 cut = len(self.buffer) if final else self._safe_end(scan)
@@ -193,10 +198,12 @@ class ToolCallParser:
             if calls is None:
                 scan = brace + 1
                 continue
-            block_end = self._after_fence(end, block_start != brace, final)
+            fenced = block_start != brace or self.fence_open
+            block_end = self._after_fence(end, fenced, final)
             if block_end is None:
                 self._emit(out, block_start)
                 return out
+            self.fence_open = fenced and self.buffer[block_end - 3:block_end] != FENCE
             self._emit(out, block_start)
             if not self.parallel:
                 calls = calls[:1] if not self.calls else []
@@ -205,10 +212,24 @@ class ToolCallParser:
             self.buffer = self.buffer[block_end - block_start:]
             scan = 0
 
+    def _close_fence(self, final):
+        """After a fenced call block whose fence is still open: drop its closing fence, wait for
+        more, or let another call object follow. False when it must wait."""
+        rest = self.buffer.lstrip()
+        if rest.startswith(FENCE):
+            self.buffer = rest[3:]
+            self.fence_open = False
+        elif not final and (FENCE.startswith(rest) or rest == ""):
+            return False
+        elif not rest.startswith("{"):
+            self.fence_open = False
+        return True
+
     def _emit(self, out, end):
         """Send buffer[:end] as content and keep the rest."""
         if end > 0:
             out.append(("content", self.buffer[:end]))
+            self.tail = (self.tail + self.buffer[:end])[-32:]
             self.buffer = self.buffer[end:]
 
     def _candidate(self, scan, final):
@@ -217,7 +238,7 @@ class ToolCallParser:
         brace = text.find("{", scan)
         while brace != -1:
             verdict = opens_tool_calls(text, brace)
-            if verdict is True or (verdict is None and not final):
+            if (verdict is True or (verdict is None and not final)) and not nested(self.tail + text[:brace]):
                 return brace, fence_start(text, brace)
             brace = text.find("{", brace + 1)
         return None
@@ -268,7 +289,7 @@ class ToolCallParser:
             arguments = loads_tolerant(arguments) if arguments.strip() else {}
         if name not in self.names or not isinstance(arguments, dict):
             return None
-        return ToolCall(new_call_id(), name, orjson.dumps(arguments).decode())
+        return ToolCall(new_call_id(), name, dumps(arguments))
 
 
 def opens_tool_calls(text, brace):
@@ -279,6 +300,14 @@ def opens_tool_calls(text, brace):
     if len(rest) < len(KEY):
         return None if KEY.startswith(rest) else False
     return rest.startswith(KEY)
+
+
+def nested(before):
+    """True when a "{" after the text `before` sits inside other JSON (after `"key":`, `[`, `,` or `{`)."""
+    before = before.rstrip()
+    if before[-1:] in ("[", ",", "{"):
+        return True
+    return before[-1:] == ":" and before[:-1].rstrip()[-1:] in ("'", '"')
 
 
 def fence_start(text, brace):
@@ -332,15 +361,32 @@ def object_end(text, start):
 
 def loads_tolerant(text):
     """JSON, or failing that the same as a Python literal (single quotes, trailing commas,
-    True/False/None and true/false/null); None when it is neither."""
+    True/False/None and true/false/null) holding only JSON values; None when it is neither."""
     try:
-        return orjson.loads(text)
-    except (orjson.JSONDecodeError, TypeError):
+        return json.loads(text)   # not orjson: it turns integers past 64 bits into floats
+    except (ValueError, TypeError):
         pass
     try:
-        return ast.literal_eval(pythonic(text))
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        value = ast.literal_eval(pythonic(text))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return None
+    return value if json_values_only(value) else None
+
+
+def json_values_only(value):
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and json_values_only(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(json_values_only(item) for item in value)
+    return value is None or isinstance(value, (str, bool, int, float))
+
+
+def dumps(value):
+    """Compact JSON text; stdlib json for what orjson refuses (integers past 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def pythonic(text):
