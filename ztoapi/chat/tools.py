@@ -20,6 +20,7 @@ from ztoapi.errors import ApiError
 ID_ALPHABET = string.ascii_letters + string.digits
 FENCE = "```"
 KEY = "tool_calls"
+TAIL = 512                  # content kept to tell a call nested in other JSON from a real one
 JSON_WORDS = re.compile(r"\b(?:true|false|null)\b")
 PYTHON_WORDS = {"true": "True", "false": "False", "null": "None"}
 
@@ -229,7 +230,7 @@ class ToolCallParser:
         """Send buffer[:end] as content and keep the rest."""
         if end > 0:
             out.append(("content", self.buffer[:end]))
-            self.tail = (self.tail + self.buffer[:end])[-32:]
+            self.tail = (self.tail + self.buffer[:end])[-TAIL:]
             self.buffer = self.buffer[end:]
 
     def _candidate(self, scan, final):
@@ -303,11 +304,28 @@ def opens_tool_calls(text, brace):
 
 
 def nested(before):
-    """True when a "{" after the text `before` sits inside other JSON (after `"key":`, `[`, `,` or `{`)."""
+    """True when a "{" after the text `before` sits inside other JSON: after `"key":`, `[`, `,` or
+    `{`, with a bracket still open before it (so prose such as `"rate limits":` stays prose)."""
     before = before.rstrip()
-    if before[-1:] in ("[", ",", "{"):
-        return True
-    return before[-1:] == ":" and before[:-1].rstrip()[-1:] in ("'", '"')
+    last = before[-1:]
+    if last == ":" and before[:-1].rstrip()[-1:] not in ("'", '"'):
+        return False
+    if last not in ("[", ",", "{", ":"):
+        return False
+    return unclosed_bracket(before)
+
+
+def unclosed_bracket(text):
+    """True if `text` has a "{" or "[" that no later "}" or "]" closes."""
+    pending = 0
+    for char in reversed(text):
+        if char in "}]":
+            pending += 1
+        elif char in "{[":
+            if not pending:
+                return True
+            pending -= 1
+    return False
 
 
 def fence_start(text, brace):
