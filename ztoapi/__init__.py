@@ -39,4 +39,8 @@ def create_app(settings=None):
 
     from ztoapi.api import openai
     app.register_blueprint(openai.bp, url_prefix="/v1")
+
+    from ztoapi.api import anthropic
+    app.register_blueprint(anthropic.bp, url_prefix="/v1")
+    app.register_blueprint(anthropic.bp, url_prefix="/anthropic/v1", name="anthropic_prefixed")
     return app

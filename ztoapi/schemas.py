@@ -119,6 +119,38 @@ def non_empty_array(value):
                            "but got an empty array instead."))
 
 
+def each_item(values, check):
+    """check(item) for each item; the errors gathered under each item's index."""
+    results, errors = [], {}
+    for index, item in enumerate(values):
+        try:
+            results.append(check(item))
+        except ValidationError as error:
+            errors[index] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    return results
+
+
+def block_type(block, kinds):
+    """The `type` of a content part or block, which must be an object of one of `kinds`."""
+    if not isinstance(block, dict):
+        raise ValidationError(problem(
+            "invalid_type", f"Invalid type for '<param>': expected an object, but got "
+                            f"{type_name(block)} instead."))
+    kind = block.get("type")
+    if kind is None:
+        raise ValidationError({"type": [REQUIRED]})
+    if kind not in kinds:
+        raise ValidationError({"type": [problem(
+            "invalid_value", f"Invalid value: '{kind}'. Supported values are: {supported(kinds)}.")]})
+    return kind
+
+
+def supported(values):
+    return ", ".join(f"'{value}'" for value in values)
+
+
 class Content(fields.Field):
     """Message content: a string, null, or a non-empty array of typed parts."""
 
@@ -132,28 +164,11 @@ class Content(fields.Field):
                 "invalid_type", "Invalid type for '<param>': expected one of a string or array of "
                                 f"objects, but got {type_name(value)} instead."))
         non_empty_array(value)
-        errors = {}
-        for index, part in enumerate(value):
-            try:
-                self._check_part(part)
-            except ValidationError as error:
-                errors[index] = error.messages
-        if errors:
-            raise ValidationError(errors)
+        each_item(value, self._check_part)
         return value
 
     def _check_part(self, part):
-        if not isinstance(part, dict):
-            raise ValidationError(problem(
-                "invalid_type", f"Invalid type for '<param>': expected an object, but got "
-                                f"{type_name(part)} instead."))
-        kind = part.get("type")
-        if kind is None:
-            raise ValidationError({"type": [REQUIRED]})
-        if kind not in self.PART_TYPES:
-            raise ValidationError({"type": [problem(
-                "invalid_value", f"Invalid value: '{kind}'. Supported values are: "
-                                 + ", ".join(f"'{name}'" for name in self.PART_TYPES) + ".")]})
+        kind = block_type(part, self.PART_TYPES)
         if kind in ("text", "refusal") and not isinstance(part.get(kind), str):
             raise ValidationError({kind: [problem(
                 "invalid_type", f"Invalid type for '<param>': expected a string, but got "

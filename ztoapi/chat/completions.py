@@ -51,15 +51,22 @@ def respond(chat, client, waits, outcome):
     """The Response for `chat`. Failures before the first event raise ApiError (a real status)."""
     pump, first = client.start(chat)
     completion_id = output.new_completion_id()
+    return answer(chat, pump, outcome,
+                  whole=lambda: aggregate(chat, completion_id, first, pump, waits),
+                  events=lambda: relay(chat, completion_id, first, pump, waits, outcome))
+
+
+def answer(chat, pump, outcome, whole, events):
+    """One JSON body from `whole()`, or an SSE response of `events()`; the pump closed after both."""
     if not chat.stream:
         try:
-            body = aggregate(chat, completion_id, first, pump, waits)
+            body = whole()
         finally:
             pump.close()
         note_reply(pump.reply, outcome, "ok")
         return Response(orjson.dumps(body), mimetype="application/json")
-    response = Response(stream_with_context(relay(chat, completion_id, first, pump, waits, outcome)),
-                        mimetype="text/event-stream", headers=SSE_HEADERS)
+    response = Response(stream_with_context(events()), mimetype="text/event-stream",
+                        headers=SSE_HEADERS)
     response.call_on_close(pump.close)
     return response
 

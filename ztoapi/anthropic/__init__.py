@@ -1,0 +1,1 @@
+"""The Anthropic Messages API on top of the chat pipeline: request translation, content blocks, events."""

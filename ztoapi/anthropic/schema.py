@@ -1,0 +1,209 @@
+"""Request schemas for POST /v1/messages and /v1/messages/count_tokens (problems as in ztoapi.schemas)."""
+from marshmallow import EXCLUDE
+from marshmallow import Schema
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import validates_schema
+
+from ztoapi.schemas import OBJECT_EXPECTED
+from ztoapi.schemas import REQUIRED
+from ztoapi.schemas import Boolean
+from ztoapi.schemas import Decimal
+from ztoapi.schemas import Integer
+from ztoapi.schemas import Object
+from ztoapi.schemas import String
+from ztoapi.schemas import between
+from ztoapi.schemas import block_type
+from ztoapi.schemas import each_item
+from ztoapi.schemas import function_name
+from ztoapi.schemas import non_empty_array
+from ztoapi.schemas import one_of
+from ztoapi.schemas import problem
+from ztoapi.schemas import supported
+from ztoapi.schemas import type_name
+
+IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+MIN_THINKING_BUDGET = 1024
+MAX_TOKENS = 10**7
+ROLE_BLOCKS = {"user": ("text", "image", "tool_result"),
+               "assistant": ("text", "tool_use", "thinking", "redacted_thinking")}
+
+
+class Part(Schema):
+    error_messages = OBJECT_EXPECTED
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class TextBlock(Part):
+    text = String(required=True, allow_none=False)
+
+
+class ImageSource(Part):
+    type = String(required=True, allow_none=False, validate=one_of(("base64", "url")))
+    media_type = String(validate=one_of(IMAGE_MEDIA_TYPES))
+    data = String()
+    url = String()
+
+    @validates_schema
+    def check_kind(self, data, **kwargs):
+        for name in ("media_type", "data") if data["type"] == "base64" else ("url",):
+            if not data.get(name):
+                raise ValidationError(REQUIRED, name)
+
+
+class ImageBlock(Part):
+    source = fields.Nested(ImageSource, required=True, error_messages={"required": REQUIRED})
+
+
+class ToolUseBlock(Part):
+    id = String(required=True, allow_none=False)
+    name = String(required=True, allow_none=False)
+    input = Object(required=True, allow_none=False)
+
+
+class ThinkingBlock(Part):
+    thinking = String(required=True, allow_none=False)
+    signature = String()
+
+
+class RedactedThinkingBlock(Part):
+    data = String()
+
+
+class Blocks(fields.Field):
+    """Content: a string, or an array of blocks of the given types."""
+
+    def __init__(self, kinds, allow_empty=False, **kwargs):
+        kwargs.setdefault("allow_none", False)
+        super().__init__(**kwargs)
+        self.kinds = kinds
+        self.allow_empty = allow_empty
+        self.error_messages["required"] = REQUIRED
+        self.error_messages["null"] = problem(
+            "invalid_type", "Invalid type for '<param>': expected one of a string or array of "
+                            "objects, but got null instead.")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            return value
+        if not isinstance(value, list):
+            raise ValidationError(problem(
+                "invalid_type", "Invalid type for '<param>': expected one of a string or array of "
+                                f"objects, but got {type_name(value)} instead."))
+        if not self.allow_empty:
+            non_empty_array(value)
+        return each_item(value, self._block)
+
+    def _block(self, block):
+        kind = block_type(block, self.kinds)
+        return {"type": kind, **BLOCK_SCHEMAS[kind].load(block)}
+
+
+class ToolResultBlock(Part):
+    tool_use_id = String(required=True, allow_none=False)
+    content = Blocks(("text",), allow_empty=True)
+    is_error = Boolean()
+
+
+BLOCK_SCHEMAS = {"text": TextBlock(), "image": ImageBlock(), "tool_use": ToolUseBlock(),
+                 "tool_result": ToolResultBlock(), "thinking": ThinkingBlock(),
+                 "redacted_thinking": RedactedThinkingBlock()}
+
+
+class Message(Part):
+    role = String(required=True, allow_none=False, validate=one_of(tuple(ROLE_BLOCKS)))
+    content = Blocks(tuple(BLOCK_SCHEMAS), required=True)
+
+    @validates_schema
+    def check_blocks(self, data, **kwargs):
+        allowed = ROLE_BLOCKS[data["role"]]
+        for index, block in enumerate(data["content"] if isinstance(data["content"], list) else ()):
+            if block["type"] not in allowed:
+                raise ValidationError({"content": {index: {"type": [problem(
+                    "invalid_value", f"Invalid value: '{block['type']}'. Blocks of {data['role']} "
+                                     f"messages may be: {supported(allowed)}.")]}}})
+
+
+class Tool(Part):
+    # server tools (web search, bash, text editor…) are Anthropic's own: chat.z.ai cannot run them
+    type = String(validate=one_of(("custom",)))
+    name = String(required=True, allow_none=False, validate=function_name)
+    description = String()
+    input_schema = Object(required=True, allow_none=False)
+
+
+class ToolChoice(Part):
+    type = String(required=True, allow_none=False, validate=one_of(("auto", "any", "tool", "none")))
+    name = String()
+    disable_parallel_tool_use = Boolean()
+
+    @validates_schema
+    def check_name(self, data, **kwargs):
+        if data["type"] == "tool" and not data.get("name"):
+            raise ValidationError(REQUIRED, "name")
+
+
+class Thinking(Part):
+    type = String(required=True, allow_none=False, validate=one_of(("enabled", "adaptive", "disabled")))
+    budget_tokens = Integer(validate=between(MIN_THINKING_BUDGET, MAX_TOKENS, "integer"))
+
+    @validates_schema
+    def check_budget(self, data, **kwargs):
+        if data["type"] == "enabled" and data.get("budget_tokens") is None:
+            raise ValidationError(REQUIRED, "budget_tokens")
+
+
+def non_empty_string(value):
+    if value == "":
+        raise ValidationError(problem("invalid_value", "Invalid '<param>': expected a non-empty string."))
+
+
+class CountTokensRequest(Part):
+    """POST /v1/messages/count_tokens: what a message request says before the model answers."""
+
+    model = String(required=True, allow_none=False)
+    messages = fields.List(fields.Nested(Message), required=True, validate=non_empty_array,
+                           error_messages={"required": REQUIRED, "null": REQUIRED, "invalid": problem(
+                               "invalid_type", "Invalid type for '<param>': expected an array of "
+                                               "objects.")})
+    system = Blocks(("text",), allow_empty=True, allow_none=True)
+    tools = fields.List(fields.Nested(Tool), allow_none=True, error_messages={"invalid": problem(
+        "invalid_type", "Invalid type for '<param>': expected an array.")})
+    tool_choice = fields.Nested(ToolChoice, allow_none=True)
+    thinking = fields.Nested(Thinking, allow_none=True)
+
+    @validates_schema
+    def check_tool_choice(self, data, **kwargs):
+        choice = data.get("tool_choice") or {}
+        names = [tool["name"] for tool in data.get("tools") or ()]
+        if choice.get("type") == "tool" and choice["name"] not in names:
+            raise ValidationError(problem(
+                "invalid_value", f"Invalid value for '<param>': no tool named '{choice['name']}' is "
+                                 "in 'tools'."), "tool_choice.name")
+        if len(set(names)) != len(names):
+            raise ValidationError(problem(
+                "invalid_value", "Invalid '<param>': tool names must be unique."), "tools")
+
+
+class MessagesRequest(CountTokensRequest):
+    """POST /v1/messages. Unknown top-level fields are ignored, known ones are strict."""
+
+    max_tokens = Integer(required=True, allow_none=False, validate=between(1, MAX_TOKENS, "integer"))
+    stop_sequences = fields.List(String(allow_none=False, validate=non_empty_string), allow_none=True,
+                                 error_messages={"invalid": problem(
+                                     "invalid_type", "Invalid type for '<param>': expected an array.")})
+    temperature = Decimal(validate=between(0, 1))
+    top_p = Decimal(validate=between(0, 1))
+    top_k = Integer(validate=between(0, MAX_TOKENS, "integer"))
+    stream = Boolean()
+    metadata = Object()
+
+    @validates_schema
+    def check_budget(self, data, **kwargs):
+        budget = (data.get("thinking") or {}).get("budget_tokens")
+        if (data.get("thinking") or {}).get("type") == "enabled" and budget >= data["max_tokens"]:
+            raise ValidationError(problem(
+                "invalid_value", "'max_tokens' must be greater than 'thinking.budget_tokens'."),
+                "max_tokens")
