@@ -51,6 +51,18 @@ class Settings:
     allow_client_tokens: bool = False     # ALLOW_CLIENT_TOKENS: honour a client's X-ZAI-Token header
     upstream_pool_size: int = 256         # UPSTREAM_POOL_SIZE: kept-alive upstream connections
     upstream_proxy: str = ""              # UPSTREAM_PROXY: http(s) proxy for upstream calls
+    # operations
+    data_dir: str = "./data"              # DATA_DIR: SQLite state and metrics files
+    redis_url: str = ""                   # REDIS_URL: shared state in Redis instead of SQLite
+    api_keys: str = ""                    # API_KEYS: more client keys, "name:key[:limit=n...]" comma-separated
+    api_keys_file: str = ""               # API_KEYS_FILE: the same, one key a line
+    rate_limit_rpm: int = 0               # RATE_LIMIT_RPM: requests per minute per key; 0 = none
+    rate_limit_streams: int = 0           # RATE_LIMIT_STREAMS: concurrent requests per key; 0 = none
+    rate_limit_tokens_per_day: int = 0    # RATE_LIMIT_TOKENS_PER_DAY: tokens in+out per key a UTC day; 0 = none
+    dashboard_enabled: bool = True        # DASHBOARD_ENABLED: serve /dashboard
+    dashboard_key: str = ""               # DASHBOARD_KEY: key for /dashboard; empty = any API key
+    metrics_key: str = ""                 # METRICS_KEY: Bearer key for /metrics; empty = open
+    log_format: str = "text"              # LOG_FORMAT: text | json
 
     @property
     def upstream_origin(self):
@@ -102,6 +114,13 @@ class Settings:
                 raise SettingsError(f"{name.upper()} must be at least 1")
         if self.upstream_max_retries < 0 or self.sse_keepalive_seconds < 0:
             raise SettingsError("UPSTREAM_MAX_RETRIES and SSE_KEEPALIVE_SECONDS must not be negative")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(f"LOG_FORMAT must be text or json, got {self.log_format!r}")
+        if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise SettingsError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        for name in ("rate_limit_rpm", "rate_limit_streams", "rate_limit_tokens_per_day"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name.upper()} must not be negative")
         if self.upstream_proxy and urlsplit(self.upstream_proxy).scheme not in (
                 "http", "https", "socks5", "socks5h"):
             raise SettingsError("UPSTREAM_PROXY must be an http(s):// or socks5:// URL")

@@ -4,6 +4,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ztoapi import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-key"
+DATA_DIR = tempfile.mkdtemp(prefix="ztoapi-test-")   # the tests' SQLite store, never ./data
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
@@ -36,7 +38,7 @@ def fresh_fake(request):
 
 def settings_for(fake, **overrides):
     return Settings.from_env({}, upstream_url=f"{fake.url}/api/chat/completions",
-                             default_key=KEY, **overrides)
+                             default_key=KEY, **{"data_dir": DATA_DIR, **overrides})
 
 
 @pytest.fixture
@@ -58,7 +60,8 @@ def free_port():
 def start_gunicorn(env_overrides):
     """Run ZtoApi as deployed (gunicorn, gevent worker) on a free loopback port."""
     port = free_port()
-    env = dict(os.environ, PORT=str(port), **env_overrides)
+    env = dict(os.environ, PORT=str(port), **{"DATA_DIR": tempfile.mkdtemp(prefix="ztoapi-test-"),
+                                              **env_overrides})
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py",
          "--bind", f"127.0.0.1:{port}", "wsgi:app"],
@@ -112,3 +115,22 @@ def sdk(server):
     with openai.OpenAI(base_url=f"{server}/v1", api_key=KEY, max_retries=0,
                        _strict_response_validation=True) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A real redis-server on a free loopback port (installed by .ci/run), for the session."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(timeout=10)

@@ -250,10 +250,11 @@ def test_malformed_upstream_lines_are_skipped(client):
 
 def test_unreachable_upstream_is_502():
     from config.settings import Settings
+    from tests.conftest import DATA_DIR
     from tests.conftest import KEY
     from tests.conftest import free_port
     settings = Settings.from_env({}, upstream_url=f"http://127.0.0.1:{free_port()}/api/chat/completions",
-                                 default_key=KEY, zai_token="t.e.st")
+                                 default_key=KEY, data_dir=DATA_DIR, zai_token="t.e.st")
     client = create_app(settings).test_client()
     response = post(client, {"model": "GLM-4.5", "messages": USER, "stream": True})
     assert response.status_code == 502
@@ -310,10 +311,11 @@ def test_configured_user_token_is_used(fake):
 
 def test_guest_minting_failure_is_503(fake):
     from config.settings import Settings
+    from tests.conftest import DATA_DIR
     from tests.conftest import KEY
     from tests.conftest import free_port
     settings = Settings.from_env({}, upstream_url=f"http://127.0.0.1:{free_port()}/api/chat/completions",
-                                 default_key=KEY)
+                                 default_key=KEY, data_dir=DATA_DIR)
     response = post(create_app(settings).test_client(), {"model": "GLM-4.5", "messages": USER})
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "upstream_credential_unavailable"
@@ -332,7 +334,7 @@ def test_debug_mode_logs_the_exchange_without_secrets(fake, caplog):
     assert "upstream POST" in text and "-> 200" in text
     assert "chat request: model=GLM-4.5 stream=True" in text
     assert "upstream reply:" in text
-    assert "POST /v1/chat/completions 200" in text and "result=ok" in text
+    assert "POST /v1/chat/completions 200" in text and "ttft=" in text and "error=" not in text
     for secret in (chat["query"]["token"], chat["headers"]["x-signature"], "sk-test-key"):
         assert secret not in text
 

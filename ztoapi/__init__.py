@@ -16,8 +16,11 @@ def create_app(settings=None):
     app.json.sort_keys = False
 
     from ztoapi import requestlog
-    requestlog.configure_logging(settings.debug_mode)
+    requestlog.configure_logging(settings.debug_mode, settings.log_format)
     requestlog.init_app(app)
+
+    from ztoapi import store
+    app.extensions["store"] = store.open_store(settings)
 
     from ztoapi import cors
     cors.init_app(app, settings.cors_origins)
@@ -34,6 +37,17 @@ def create_app(settings=None):
     app.extensions["catalog"] = Catalog(discover)
     app.extensions["images"] = ImageLoader(settings)
 
+    from ztoapi import limits
+    from ztoapi.keys import KeyRing
+    app.extensions["keys"] = KeyRing.from_settings(settings)
+    limits.init_app(app)
+
+    from ztoapi import ops
+    ops.init_app(app)
+
+    from ztoapi import metrics
+    metrics.init_app(app)
+
     from ztoapi.errors import register_error_handlers
     register_error_handlers(app)
 
@@ -43,4 +57,14 @@ def create_app(settings=None):
     from ztoapi.api import anthropic
     app.register_blueprint(anthropic.bp, url_prefix="/v1")
     app.register_blueprint(anthropic.bp, url_prefix="/anthropic/v1", name="anthropic_prefixed")
+
+    from ztoapi.api import health
+    app.register_blueprint(health.bp)
+
+    from ztoapi.api import docs
+    app.register_blueprint(docs.bp)
+
+    if settings.dashboard_enabled:
+        from ztoapi.api import dashboard
+        app.register_blueprint(dashboard.bp, url_prefix="/dashboard")
     return app

@@ -1,6 +1,7 @@
-"""The API-key check: `Authorization: Bearer <key>` (or `x-api-key`), compared in constant time."""
-import hmac
+"""The API-key check: `Authorization: Bearer <key>` (or `x-api-key`), looked up by its digest."""
+from flask import current_app
 
+from ztoapi import limits
 from ztoapi.errors import ApiError
 
 MISSING = ("You didn't provide an API key. You need to provide your API key in an Authorization "
@@ -14,12 +15,21 @@ def presented_key(headers):
     return headers.get("x-api-key", "").strip() or None
 
 
-def require_key(headers, expected):
+def require_key(headers, keyring):
+    """The ClientKey the request's key belongs to; 401 when it has none or an unknown one."""
     key = presented_key(headers)
     if key is None:
         raise ApiError(401, MISSING)
-    if not hmac.compare_digest(key.encode(), expected.encode()):
+    client_key = keyring.find(key)
+    if client_key is None:
         raise ApiError(401, f"Incorrect API key provided: {redact(key)}.", code="invalid_api_key")
+    return client_key
+
+
+def check_access(headers):
+    """Authenticate the current request and admit it under its key's limits (401, 429)."""
+    extensions = current_app.extensions
+    limits.admit_request(require_key(headers, extensions["keys"]), extensions["limiter"])
 
 
 def redact(secret):

@@ -3,6 +3,8 @@ import logging
 
 import orjson
 from flask import Response
+from flask import g
+from flask import has_request_context
 from flask import request
 from werkzeug.exceptions import HTTPException
 
@@ -31,11 +33,17 @@ class ApiError(Exception):
         self.type = type or TYPES_BY_STATUS.get(status, "server_error")
         self.headers = headers or {}
 
+    def note(self):
+        """Tell the request log which error this request ended with."""
+        if has_request_context():
+            g.error_code = self.code or self.type
+
     def body(self):
         return {"error": {"message": self.message, "type": self.type,
                           "param": self.param, "code": self.code}}
 
     def response(self):
+        self.note()
         return Response(orjson.dumps(self.body()), status=self.status, headers=self.headers,
                         mimetype="application/json")
 

@@ -1,51 +1,132 @@
-"""Request ids and the one log line per request (written when a stream ends, for streams)."""
+"""Request ids, and one record per request when it ends (for a stream: after its last byte).
+
+The record goes to the log (one line, text or JSON) and, for API requests (/v1, /anthropic),
+to every sink in `app.extensions["record_sinks"]` (the shared store, metrics, token limits). A sink that fails
+is logged and skipped: nothing here can break a response."""
 import logging
 import secrets
 import time
 
+import orjson
+from flask import current_app
 from flask import g
 from flask import request
 
 log = logging.getLogger("ztoapi.access")
+CLIENT_CHARS = 60
 
 
-def configure_logging(debug):
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("ztoapi").setLevel(logging.DEBUG if debug else logging.INFO)
+def configure_logging(debug, log_format="text"):
+    level = logging.DEBUG if debug else logging.INFO
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.ztoapi = True
+    root = logging.getLogger()
+    for previous in [h for h in root.handlers if getattr(h, "ztoapi", False)]:
+        root.removeHandler(previous)   # an app made again (tests) replaces its own handler only
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("ztoapi").setLevel(level)
     logging.getLogger("urllib3").setLevel(logging.INFO if debug else logging.WARNING)
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line; a request's line carries its whole record."""
+
+    def format(self, record):
+        entry = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
+                 "message": record.getMessage()}
+        entry.update((name, value) for name, value in (getattr(record, "request", None) or {}).items()
+                     if name != "time")
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry).decode()
+
+
 def init_app(app):
+    app.extensions["record_sinks"] = []
+
     @app.before_request
     def start_request():
         g.request_id = "req_" + secrets.token_hex(16)
         g.started = time.perf_counter()
+        g.wall_started = time.time()
         g.outcome = {}
         g.summary = {}
 
     @app.after_request
     def finish_request(response):
         response.headers["x-request-id"] = g.get("request_id") or "req_" + secrets.token_hex(16)
-        line = _Line(response.headers["x-request-id"], request.method, request.path,
-                     response.status_code, g.get("started"),
-                     g.get("summary", {}), g.get("outcome", {}), request.headers.get("User-Agent", ""))
+        finish = Finish(request_record(response), g.get("started") or time.perf_counter(),
+                        g.get("outcome", {}), current_app.extensions["record_sinks"])
         if response.is_streamed:
-            response.call_on_close(line.write)
+            response.call_on_close(finish)
         else:
-            line.write()
+            finish()
         return response
 
 
-class _Line:
-    def __init__(self, request_id, method, path, status, started, summary, outcome, agent):
-        self.fields = (request_id, method, path, status, started or time.perf_counter(), summary,
-                       outcome, agent)
+def request_record(response):
+    """The record's fields known when the response starts; Finish adds the rest at the end."""
+    summary = g.get("summary", {})
+    client_key = g.get("client_key")
+    return {"time": g.get("wall_started") or time.time(), "request_id": response.headers["x-request-id"],
+            "method": request.method, "path": request.path, "api": summary.get("api") or api_of(request.path),
+            "key": client_key.name if client_key else None, "model": summary.get("model"),
+            "stream": summary.get("stream"), "status": response.status_code,
+            "client": request.headers.get("User-Agent", "")[:CLIENT_CHARS],
+            "error": g.get("error_code")}
 
-    def write(self):
-        request_id, method, path, status, started, summary, outcome, agent = self.fields
-        took = (time.perf_counter() - started) * 1000
-        extra = "".join(f" {key}={value}" for key, value in summary.items())
-        extra += "".join(f" {key}={outcome[key]}" for key in ("result", "events") if key in outcome)
-        log.info('%s %s %s %s %.1fms%s agent="%.60s"', request_id, method, path, status, took, extra,
-                 agent)
+
+def api_of(path):
+    if path.startswith(("/v1/messages", "/anthropic/")):
+        return "anthropic"
+    return "openai" if path.startswith("/v1/") else None
+
+
+class Finish:
+    """Completes a request's record when it ends, logs it and hands it to the sinks."""
+
+    def __init__(self, record, started, outcome, sinks):
+        self.record, self.started, self.outcome, self.sinks = record, started, outcome, sinks
+
+    def __call__(self):
+        record, outcome = self.record, self.outcome
+        record["duration_ms"] = round((time.perf_counter() - self.started) * 1000, 1)
+        first = outcome.get("first_event")
+        record["ttft_ms"] = round((first - self.started) * 1000, 1) if first else None
+        usage = outcome.get("usage") or {}
+        record["tokens_in"] = count(usage.get("prompt_tokens"))
+        record["tokens_out"] = count(usage.get("completion_tokens"))
+        record["retries"] = outcome.get("retries", 0)
+        if outcome.get("result") not in (None, "ok"):
+            record["error"] = outcome["result"]
+        if record["api"] is None:   # health checks, scrapes, pages: not API traffic
+            log.debug("%s", text_line(record), extra={"request": record})
+            return
+        log.info("%s", text_line(record), extra={"request": record})
+        for sink in self.sinks:
+            try:
+                sink(record)
+            except Exception as error:   # a sink must never break a response
+                log.warning("request record not kept by %s: %s", getattr(sink, "__qualname__", sink), error)
+
+
+def text_line(record):
+    parts = [record["request_id"], record["method"], record["path"], str(record["status"]),
+             f"{record['duration_ms']:.1f}ms"]
+    parts += [f"{name}={record[name]}" for name in ("key", "model", "stream", "error")
+              if record[name] is not None]
+    if record["ttft_ms"] is not None:
+        parts.append(f"ttft={record['ttft_ms']:.1f}ms")
+    if record["tokens_in"] or record["tokens_out"]:
+        parts.append(f"tokens={record['tokens_in']}/{record['tokens_out']}")
+    if record["retries"]:
+        parts.append(f"retries={record['retries']}")
+    parts.append(f'agent="{record["client"]}"')
+    return " ".join(parts)
+
+
+def count(value):
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0

@@ -16,5 +16,6 @@ def error_body(error):
 
 
 def error_response(error):
+    error.note()
     return Response(orjson.dumps(error_body(error)), status=error.status, headers=error.headers,
                     mimetype="application/json")

@@ -1,4 +1,6 @@
 """Answering a Messages request: open the upstream reply, then stream it or return one message."""
+import time
+
 from ztoapi.anthropic.message import Message
 from ztoapi.anthropic.stream import relay
 from ztoapi.chat.completions import answer
@@ -8,6 +10,7 @@ from ztoapi.chat.completions import shaped
 def respond(chat, client, waits, outcome, stop_sequences=(), max_tokens=None):
     """The Response for `chat`. Failures before the first event raise ApiError (a real status)."""
     pump, first = client.start(chat)
+    outcome["first_event"] = time.perf_counter()
     message = Message(chat, stop_sequences, max_tokens)
     return answer(chat, pump, outcome,
                   whole=lambda: aggregate(chat, message, first, pump, waits),

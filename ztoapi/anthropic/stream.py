@@ -39,16 +39,16 @@ def relay(chat, message, first, pump, waits, outcome):
             if message.blocks.stop_sequence is not None:
                 break
         yield frames(message.blocks.finish() + [message.delta(pump.reply.usage), {"type": "message_stop"}])
-        note_reply(pump.reply, outcome, "ok")
+        note_reply(pump, outcome, "ok")
     except ApiError as error:
-        note_reply(pump.reply, outcome, error.code)
+        note_reply(pump, outcome, error.code)
         log.warning("upstream failed mid-stream: %s", error.message)
         yield frame(error_body(error))
     except ClientGone:
-        note_reply(pump.reply, outcome, "client_gone")
+        note_reply(pump, outcome, "client_gone")
     except Exception:
         log.exception("relaying the reply failed")
-        note_reply(pump.reply, outcome, "server_error")
+        note_reply(pump, outcome, "server_error")
         yield frame(error_body(ApiError(500, "The server had an error while relaying the reply.")))
     finally:
         pump.close()

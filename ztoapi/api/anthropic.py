@@ -37,7 +37,7 @@ def check_api_key():
         return
     if auth.presented_key(request.headers) is None:
         raise ApiError(401, MISSING_KEY)
-    auth.require_key(request.headers, current_app.config["SETTINGS"].default_key)
+    auth.check_access(request.headers)
 
 
 @bp.errorhandler(ApiError)

@@ -22,7 +22,7 @@ chat_schema = ChatCompletionRequest()
 @bp.before_request
 def check_api_key():
     if request.method != "OPTIONS":
-        auth.require_key(request.headers, current_app.config["SETTINGS"].default_key)
+        auth.check_access(request.headers)
 
 
 @bp.get("/models")

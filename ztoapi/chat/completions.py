@@ -50,6 +50,7 @@ def client_gone_check(environ):
 def respond(chat, client, waits, outcome):
     """The Response for `chat`. Failures before the first event raise ApiError (a real status)."""
     pump, first = client.start(chat)
+    outcome["first_event"] = time.perf_counter()
     completion_id = output.new_completion_id()
     return answer(chat, pump, outcome,
                   whole=lambda: aggregate(chat, completion_id, first, pump, waits),
@@ -63,7 +64,7 @@ def answer(chat, pump, outcome, whole, events):
             body = whole()
         finally:
             pump.close()
-        note_reply(pump.reply, outcome, "ok")
+        note_reply(pump, outcome, "ok")
         return Response(orjson.dumps(body), mimetype="application/json")
     response = Response(stream_with_context(events()), mimetype="text/event-stream",
                         headers=SSE_HEADERS)
@@ -87,16 +88,16 @@ def relay(chat, completion_id, first, pump, waits, outcome):
         if chat.include_usage:
             tail += encoder.usage(pump.reply.usage, pump.reply.document.sent)
         yield head + tail + output.DONE
-        note_reply(pump.reply, outcome, "ok")
+        note_reply(pump, outcome, "ok")
     except ApiError as error:
-        note_reply(pump.reply, outcome, error.code)
+        note_reply(pump, outcome, error.code)
         log.warning("upstream failed mid-stream: %s", error.message)
         yield output.error_event(error)
     except ClientGone:
-        note_reply(pump.reply, outcome, "client_gone")
+        note_reply(pump, outcome, "client_gone")
     except Exception:
         log.exception("relaying the reply failed")
-        note_reply(pump.reply, outcome, "server_error")
+        note_reply(pump, outcome, "server_error")
         yield output.error_event(ApiError(500, "The server had an error while relaying the reply."))
     finally:
         pump.close()
@@ -163,9 +164,13 @@ def batches(pump, waits, keepalives=False):
             yield QUIET
 
 
-def note_reply(reply, outcome, result):
+def note_reply(pump, outcome, result):
+    """What the request log and the statistics keep of a reply."""
+    reply = pump.reply
     outcome["result"] = result
     outcome["events"] = reply.events
+    outcome["retries"] = pump.retries
+    outcome["usage"] = reply.usage
     log.debug("upstream reply: %d events, done=%s, usage=%s", reply.events, reply.done, reply.usage)
 
 

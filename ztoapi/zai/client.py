@@ -94,6 +94,7 @@ class ZaiClient:
                 continue
             if credential is None:
                 self.pool.succeeded(using)
+            pump.retries = attempt
             return pump, first
 
     def _final(self, error):

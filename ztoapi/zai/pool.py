@@ -120,6 +120,12 @@ class CredentialPool:
                     health.invalid = False
                     health.cool_until = 0.0
 
+    def usable(self):
+        """True when a request could get a credential now (guests count while they may be minted)."""
+        now = self.clock()
+        with self._lock:
+            return self.anonymous or any(h.usable(now) for h in self.configured + self.guests)
+
     def state(self):
         """Each credential's health, without secrets."""
         now = self.clock()

@@ -120,6 +120,7 @@ class Pump:
 
     def __init__(self, open_reply):
         self.reply = None
+        self.retries = 0          # failed attempts before this reply opened
         self.closed = False
         self.queue = queue.Queue()
         threading.Thread(target=self._run, args=(open_reply,), daemon=True).start()

@@ -1,0 +1,81 @@
+"""Per-key limits hold across gunicorn workers (SQLite) and across instances sharing Redis."""
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.conftest import start_gunicorn
+from tests.conftest import stop_gunicorn
+
+ALICE = {"Authorization": "Bearer sk-alice-0123456789"}
+
+
+def servers(fake, count, **env):
+    started = [start_gunicorn({"UPSTREAM_URL": f"{fake.url}/api/chat/completions", "WEB_CONCURRENCY": "2",
+                               "API_KEYS": "alice:sk-alice-0123456789:rpm=10:streams=3", **env})
+               for _ in range(count)]
+    return [process for process, _ in started], [base for _, base in started]
+
+
+def statuses(calls):
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return sorted(pool.map(lambda call: call(), calls))
+
+
+def models(base):
+    return lambda: requests.get(f"{base}/v1/models", headers=ALICE, timeout=10).status_code
+
+
+def slow_stream(base):
+    script = json.dumps({"answer": "one two three four", "chunk": 1, "delay_ms": 300})
+    body = {"model": "GLM-4.5", "stream": True, "messages": [{"role": "user", "content": f"[[fake {script}]]"}]}
+
+    def call():
+        response = requests.post(f"{base}/v1/chat/completions", headers=ALICE, json=body, timeout=30)
+        return response.status_code
+    return call
+
+
+@pytest.fixture
+def two_workers(fake, tmp_path):
+    processes, bases = servers(fake, 1, DATA_DIR=str(tmp_path))
+    yield bases[0]
+    stop_gunicorn(processes[0])
+
+
+@pytest.fixture
+def two_instances(fake, redis_url):
+    import redis
+    redis.Redis.from_url(redis_url).flushdb()
+    processes, bases = servers(fake, 2, REDIS_URL=redis_url)
+    yield bases
+    for process in processes:
+        stop_gunicorn(process)
+
+
+def test_requests_per_minute_across_workers(two_workers):
+    results = statuses([models(two_workers)] * 30)
+    assert results.count(200) == 10 and results.count(429) == 20
+
+
+def test_requests_per_minute_across_instances(two_instances):
+    first, second = two_instances
+    results = statuses([models(first), models(second)] * 15)
+    assert results.count(200) == 10 and results.count(429) == 20
+
+
+def test_concurrent_streams_across_instances(two_instances):
+    first, second = two_instances
+    results = statuses([slow_stream(first), slow_stream(second)] * 4)
+    assert results.count(200) == 3 and results.count(429) == 5
+
+
+def test_shared_statistics_across_instances(two_instances, redis_url):
+    first, second = two_instances
+    statuses([models(first), models(second)] * 3)
+    from ztoapi.store.redis import RedisStore
+    store = RedisStore(redis_url)
+    assert store.totals()["by_key"]["alice"]["requests"] == 6
+    alice = [rec for rec in store.recent(100) if rec["key"] == "alice"]   # not the start-up probes
+    assert len(alice) == 6 and {rec["status"] for rec in alice} == {200}

@@ -1,0 +1,35 @@
+"""/healthz (the process answers) and /readyz (it can serve: a usable credential, a reachable store)."""
+import logging
+
+from flask import Blueprint
+from flask import current_app
+
+log = logging.getLogger("ztoapi")
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    checks = {"credentials": credentials_check(), "store": store_check()}
+    ready = all(check == "ok" for check in checks.values())
+    return {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
+
+
+def credentials_check():
+    if current_app.extensions["zai"].pool.usable():
+        return "ok"
+    return "no usable upstream credential"
+
+
+def store_check():
+    try:
+        current_app.extensions["store"].ping()
+    except Exception as error:
+        log.warning("readiness: the store cannot be reached: %s", error)
+        return "store unreachable"
+    return "ok"

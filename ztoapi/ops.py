@@ -1,0 +1,28 @@
+"""What each worker keeps in the shared store: the records of API requests, and (at most every
+few seconds) its credential pool's state, so any worker's dashboard and /readyz see them all."""
+import os
+import socket
+import time
+
+PUBLISH_EVERY_SECONDS = 5.0
+
+
+class CredentialReporter:
+    """A record sink that publishes this worker's credential pool state, throttled."""
+
+    def __init__(self, pool, store, clock=time.monotonic):
+        self.pool, self.store, self.clock = pool, store, clock
+        self.published = None
+
+    def __call__(self, record=None):
+        now = self.clock()
+        if self.published is not None and now - self.published < PUBLISH_EVERY_SECONDS:
+            return
+        self.published = now
+        self.store.publish_credentials(f"{socket.gethostname()}:{os.getpid()}", self.pool.state())
+
+
+def init_app(app):
+    store = app.extensions["store"]
+    app.extensions["record_sinks"] += [store.record,
+                                       CredentialReporter(app.extensions["zai"].pool, store)]
