@@ -148,3 +148,25 @@ def test_unreachable_redis_raises_quickly():
     store = RedisStore("redis://127.0.0.1:1/0")
     with pytest.raises(redis.ConnectionError):
         store.ping()
+
+
+def test_breaker_rests_a_failed_store():
+    from ztoapi.store import Breaker
+    from ztoapi.store import StoreDown
+    clock = Clock()
+    calls = []
+
+    class Flaky:
+        def ping(self):
+            calls.append(clock.now)
+            raise OSError("down")
+
+    store = Breaker(Flaky(), clock=clock)
+    with pytest.raises(OSError):
+        store.ping()
+    with pytest.raises(StoreDown):
+        store.ping()
+    clock.now += 6
+    with pytest.raises(OSError):
+        store.ping()
+    assert len(calls) == 2

@@ -24,11 +24,13 @@ Every backend has the same methods (the contract is tested against both in tests
 - ping()                           raise if the store cannot be reached
 """
 import logging
+import time
 from typing import NamedTuple
 
 log = logging.getLogger("ztoapi.store")
 
 LOG_KEEP = 10_000
+REST_SECONDS = 5.0   # after a failure the store is left alone this long: calls fail at once
 CREDENTIALS_FRESH_SECONDS = 60
 RECORD_FIELDS = ("time", "request_id", "method", "path", "api", "key", "model", "stream", "status",
                  "duration_ms", "ttft_ms", "tokens_in", "tokens_out", "client", "error", "retries")
@@ -56,10 +58,37 @@ def totals_from_rows(rows):
     return totals
 
 
+class StoreDown(Exception):
+    """The store failed a moment ago and is being left alone."""
+
+
+class Breaker:
+    """Wraps a backend so that a store that is down costs one timeout per REST_SECONDS, not one
+    per call: while it rests, every call raises StoreDown at once."""
+
+    def __init__(self, backend, clock=time.monotonic):
+        self.backend = backend
+        self.clock = clock
+        self.resting_until = 0.0
+
+    def __getattr__(self, name):
+        method = getattr(self.backend, name)
+
+        def guarded(*args, **kwargs):
+            if self.clock() < self.resting_until:
+                raise StoreDown("the store failed less than %.0f s ago" % REST_SECONDS)
+            try:
+                return method(*args, **kwargs)
+            except Exception:
+                self.resting_until = self.clock() + REST_SECONDS
+                raise
+        return guarded
+
+
 def open_store(settings):
     """The backend the settings name; connections open lazily, in each worker after the fork."""
     if settings.redis_url:
         from ztoapi.store.redis import RedisStore
-        return RedisStore(settings.redis_url)
+        return Breaker(RedisStore(settings.redis_url))
     from ztoapi.store.sqlite import SqliteStore
-    return SqliteStore(settings.data_dir)
+    return Breaker(SqliteStore(settings.data_dir))
