@@ -2,6 +2,10 @@
 
 Imports no application code: the gevent worker must monkey-patch before Flask and requests load.
 """
+import glob
+import os
+import re
+import shutil
 import sys
 
 from config.settings import Settings
@@ -27,6 +31,37 @@ errorlog = "-"
 loglevel = "debug" if _settings.debug_mode else "info"
 
 
+def on_starting(server):
+    """Give the workers a directory for their metrics files (see ztoapi/metrics.py), emptied.
+
+    By default DATA_DIR/metrics-<bind address>: one per server, removed on exit. An operator's
+    PROMETHEUS_MULTIPROC_DIR is kept; only the files of its last run are removed.
+    """
+    address = re.sub(r"[^A-Za-z0-9.]+", "-", server.cfg.bind[0]).strip("-")
+    default = os.path.abspath(os.path.join(_settings.data_dir, f"metrics-{address}"))
+    path = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", default)
+    if path == default:
+        server.metrics_dir_made = path
+    os.makedirs(path, exist_ok=True)
+    if not server.master_pid:   # after a USR2 upgrade the old master's workers still write here
+        for stale in glob.glob(os.path.join(path, "*.db")):
+            os.remove(stale)
+
+
+def child_exit(server, worker):
+    """Forget a dead worker's live gauges (open streams, credentials); its counts still add up."""
+    # imported here, not at the top: prometheus_client picks its multiprocess mode when first
+    # imported, and the workers inherit the master's modules
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    made = getattr(server, "metrics_dir_made", None)
+    if made and not server.reexec_pid:   # a new master (USR2) may be using it
+        shutil.rmtree(made, ignore_errors=True)
+
+
 def post_worker_init(worker):
     """On shutdown, exit once no request is in flight.
 
@@ -42,6 +77,7 @@ def post_worker_init(worker):
     def exit_when_drained():
         while worker.alive:
             gevent.sleep(0.25)
+        gevent.sleep(1.0)   # the gevent worker may still accept for up to 1 s after alive turns False
         while inflight.count:
             gevent.sleep(0.1)
         worker.log.info("Worker %s drained: no request in flight, exiting", worker.pid)

@@ -74,7 +74,7 @@ def start_gunicorn(env_overrides):
         try:
             requests.get(f"{base}/v1/models", timeout=1)
             return process, base
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("gunicorn did not start in 30 s")

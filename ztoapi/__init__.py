@@ -15,6 +15,9 @@ def create_app(settings=None):
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False
 
+    from ztoapi import inflight
+    inflight.init_app(app)   # first: a request stays in flight until its record is kept
+
     from ztoapi import requestlog
     requestlog.configure_logging(settings.debug_mode, settings.log_format)
     requestlog.init_app(app)
@@ -24,9 +27,6 @@ def create_app(settings=None):
 
     from ztoapi import cors
     cors.init_app(app, settings.cors_origins)
-
-    from ztoapi import inflight
-    inflight.init_app(app)
 
     from ztoapi.zai.client import ZaiClient
     client = app.extensions["zai"] = ZaiClient(settings)

@@ -62,6 +62,8 @@ class ZaiClient:
         self.max_retries = settings.upstream_max_retries
         self.upload_timeout = (settings.upstream_connect_timeout, settings.upstream_read_timeout)
         self.sleep = sleep
+        self.on_failure = lambda code: None   # metrics.init_app counts failures and retries
+        self.on_retry = lambda: None
 
     def start(self, chat):
         """Open `chat` upstream; returns (pump, first batch), retrying failures before that."""
@@ -71,9 +73,10 @@ class ZaiClient:
         while True:
             try:
                 using = credential or self.pool.acquire(logged_in=bool(chat.images))
-            except ApiError:
+            except ApiError as unavailable:
                 if error is not None:
                     raise self._final(error) from None   # the last upstream failure says more
+                self.on_failure(unavailable.code)
                 raise
             try:
                 pump = Pump(lambda credential=using: self._open(chat, credential))
@@ -83,14 +86,17 @@ class ZaiClient:
                     raise failures.timed_out()
             except ApiError as failure:
                 error = failure
+                self.on_failure(error.code)
                 if error.code == "upstream_version_rejected" and not version_refreshed:
                     version_refreshed = True
                     if self.version.refresh():
+                        self.on_retry()
                         continue   # the upstream moved on: one more try with the new version
                 if not self._recover(error, using, client_token is not None) or attempt >= self.max_retries:
                     raise self._final(error) from None
                 self.sleep(self._backoff(error, attempt))
                 attempt += 1
+                self.on_retry()
                 continue
             if credential is None:
                 self.pool.succeeded(using)
