@@ -1,0 +1,157 @@
+import html
+import re
+from pathlib import Path
+
+from openapi_spec_validator import validate
+
+from tests.conftest import KEY
+from tests.e2e.test_docs_examples import CURL_NON_STREAMING
+from tests.e2e.test_docs_examples import PYTHON_EXAMPLE
+from ztoapi import docs_page
+from ztoapi.catalog import Catalog
+
+JS_EXAMPLE = (Path(__file__).resolve().parent / "js" / "docs_example.js").read_text()
+PATHS = {"/v1/chat/completions", "/v1/models", "/v1/models/{model}", "/v1/messages",
+         "/v1/messages/count_tokens", "/anthropic/v1/messages", "/anthropic/v1/messages/count_tokens",
+         "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"}
+REF = "#/components/schemas/"
+
+
+def shown(example, origin="http://localhost/"):
+    """An example as the page shows it: pointed at `origin`, HTML-escaped."""
+    return html.escape(example.rstrip("\n").replace("http://localhost:9090/", origin))
+
+
+def test_openapi_json_is_valid_openapi_3_without_a_key(client):
+    rv = client.get("/openapi.json")
+    assert rv.status_code == 200
+    assert rv.mimetype == "application/json"
+    assert rv.json["openapi"] == "3.1.0"
+    validate(rv.json)
+
+
+def test_servers_is_the_host_the_request_came_to(client):
+    assert client.get("/openapi.json").json["servers"] == [{"url": "http://localhost"}]
+    rv = client.get("/openapi.json", base_url="https://gateway.example:8443")
+    assert rv.json["servers"] == [{"url": "https://gateway.example:8443"}]
+
+
+def test_every_public_route_is_described(app, client):
+    spec = client.get("/openapi.json").json
+    assert set(spec["paths"]) == PATHS
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint.startswith("dashboard."):
+            continue
+        path = re.sub(r"<(?:path:)?model_id>", "{model}", rule.rule)
+        assert rule.methods - {"HEAD", "OPTIONS"} == {method.upper() for method in spec["paths"][path]}
+
+
+def test_chat_completion_request_has_the_real_fields(client):
+    schemas = client.get("/openapi.json").json["components"]["schemas"]
+    operation = client.get("/openapi.json").json["paths"]["/v1/chat/completions"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": REF + "ChatCompletionRequest"}
+    request = schemas["ChatCompletionRequest"]
+    assert request["required"] == ["messages", "model"]
+    assert request["properties"]["model"]["type"] == "string"
+    assert request["properties"]["messages"] == {
+        "type": "array", "items": {"$ref": REF + "ChatMessage"}, "minItems": 1}
+    assert request["properties"]["stream"]["type"] == ["boolean", "null"]
+    assert request["properties"]["tools"]["items"] == {"$ref": REF + "ChatTool"}
+    assert request["properties"]["temperature"]["maximum"] == 2
+    assert request["properties"]["tool_choice"]["type"] == ["object", "string", "null"]
+    message = schemas["ChatMessage"]
+    assert message["required"] == ["role"]
+    assert message["properties"]["role"]["enum"] == ["system", "assistant", "user", "function", "tool",
+                                                     "developer"]
+    assert message["properties"]["content"]["type"] == ["string", "array", "null"]
+    assert message["properties"]["content"]["items"] == {"$ref": REF + "ChatContentPart"}
+    assert schemas["ChatFunction"]["properties"]["name"]["pattern"] == "^[A-Za-z0-9_-]{1,64}$"
+
+
+def test_messages_request_requires_max_tokens_and_count_tokens_does_not(client):
+    schemas = client.get("/openapi.json").json["components"]["schemas"]
+    assert schemas["AnthropicMessagesRequest"]["required"] == ["max_tokens", "messages", "model"]
+    assert schemas["AnthropicCountTokensRequest"]["required"] == ["messages", "model"]
+    content = schemas["AnthropicMessage"]["properties"]["content"]
+    assert content["type"] == ["string", "array"]
+    assert {"$ref": REF + "AnthropicTextBlock"} in content["items"]["oneOf"][0]["allOf"]
+
+
+def test_responses_are_the_chat_completion_the_stream_and_the_error_envelopes(client):
+    spec = client.get("/openapi.json").json
+    chat = spec["paths"]["/v1/chat/completions"]["post"]["responses"]
+    assert chat["200"]["content"]["application/json"]["schema"] == {"$ref": REF + "ChatCompletion"}
+    assert "data: [DONE]" in chat["200"]["content"]["text/event-stream"]["example"]
+    assert set(chat) == {"200", "400", "401", "404", "413", "429", "502", "503", "504"}
+    assert chat["401"]["content"]["application/json"]["schema"] == {"$ref": REF + "Error"}
+    schemas = spec["components"]["schemas"]
+    assert schemas["ErrorDetail"]["required"] == ["code", "message", "param", "type"]
+    assert schemas["ChatCompletionChunk"]["properties"]["object"]["enum"] == ["chat.completion.chunk"]
+    messages = spec["paths"]["/v1/messages"]["post"]["responses"]
+    assert messages["401"]["content"]["application/json"]["schema"] == {"$ref": REF + "AnthropicError"}
+    assert schemas["AnthropicError"]["properties"]["type"]["enum"] == ["error"]
+
+
+def test_security_schemes_bearer_and_x_api_key(client):
+    spec = client.get("/openapi.json").json
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert spec["components"]["securitySchemes"]["apiKeyAuth"] == {
+        "type": "apiKey", "in": "header", "name": "x-api-key"}
+    assert spec["paths"]["/v1/models"]["get"]["security"] == [{"bearerAuth": []}]
+    assert spec["paths"]["/v1/messages"]["post"]["security"] == [{"apiKeyAuth": []}, {"bearerAuth": []}]
+    assert "security" not in spec["paths"]["/docs"]["get"]
+
+
+def test_docs_page_without_a_key(client):
+    rv = client.get("/docs")
+    assert rv.status_code == 200
+    assert rv.mimetype == "text/html"
+    assert '<code id="base-url">http://localhost/v1</code>' in rv.text
+    assert KEY not in rv.text
+
+
+def test_docs_page_shows_the_examples_pointed_at_this_server(client):
+    rv = client.get("/docs")
+    assert shown(PYTHON_EXAMPLE) in rv.text
+    assert shown(CURL_NON_STREAMING) in rv.text
+    assert shown(JS_EXAMPLE) in rv.text
+    assert "localhost:9090" not in rv.text
+
+
+def test_docs_page_follows_the_host(client):
+    rv = client.get("/docs", base_url="https://gateway.example:8443")
+    assert '<code id="base-url">https://gateway.example:8443/v1</code>' in rv.text
+    assert shown(PYTHON_EXAMPLE, "https://gateway.example:8443/") in rv.text
+
+
+def test_docs_page_does_not_echo_a_hostile_host(client):
+    rv = client.get("/docs", headers={"Host": 'evil"><script>alert(1)</script>'})
+    assert rv.status_code == 200
+    assert "alert(1)" not in rv.text
+
+
+def test_docs_page_lists_the_catalog_models(app, client):
+    rv = client.get("/docs")
+    for model_id in ("GLM-4.5", "GLM-4.6", "GLM-4.5V", "GLM-4.5-Air", "GLM-4.6-Thinking", "GLM-4.5-Search"):
+        assert f"<tr><td><code>{model_id}</code></td>" in rv.text
+        assert f"{{&quot;id&quot;: &quot;{model_id}&quot;, &quot;object&quot;: &quot;model&quot;" in rv.text
+    app.extensions["catalog"] = Catalog(lambda: [{"id": "glm-5", "name": "GLM-5", "info": {}}])
+    assert "<tr><td><code>GLM-5</code></td>" in client.get("/docs").text
+
+
+def test_render_escapes_text_and_code_and_builds_tables():
+    title, contents, body = docs_page.render(
+        "# T <1>\n\n## A & B\n\nx <b> `y<z>` [l](/u?a=1&b=2)\n\n```python\nif a < b: pass\n```\n\n"
+        "| k | v |\n|---|---|\n| <i> | 2 |\n\n## A & B\n")
+    assert title == "T <1>"
+    assert contents == (("a-b", "A & B", 2), ("a-b-2", "A & B", 2))
+    assert body.split("\n") == [
+        '<h2 id="a-b">A &amp; B</h2>',
+        '<p>x &lt;b&gt; <code>y&lt;z&gt;</code> <a href="/u?a=1&amp;b=2">l</a></p>',
+        '<div class="code-block" data-copyable><div class="code-head"><span>Python</span><button '
+        'type="button" class="copy" aria-label="Copy the Python code">Copy</button></div><pre><code '
+        'class="language-python">if a &lt; b: pass</code></pre></div>',
+        '<div class="table-wrap"><table><thead><tr><th>k</th><th>v</th></tr></thead><tbody><tr>'
+        '<td>&lt;i&gt;</td><td>2</td></tr></tbody></table></div>',
+        '<h2 id="a-b-2">A &amp; B</h2>']

@@ -1,0 +1,236 @@
+"""The OpenAPI 3.1 description of the public API, built by apispec from the marshmallow schemas."""
+import functools
+import inspect
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
+
+from ztoapi import response_schemas as out
+from ztoapi.anthropic.schema import BLOCK_SCHEMAS
+from ztoapi.anthropic.schema import Blocks
+from ztoapi.anthropic.schema import CountTokensRequest
+from ztoapi.anthropic.schema import MessagesRequest
+from ztoapi.anthropic.schema import non_empty_string
+from ztoapi.schemas import ChatCompletionRequest
+from ztoapi.schemas import Content
+from ztoapi.schemas import Typed
+from ztoapi.schemas import function_name
+from ztoapi.schemas import non_empty_array
+
+KIND_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+              dict: "object"}
+VALIDATOR_PROPERTIES = {non_empty_array: {"minItems": 1}, non_empty_string: {"minLength": 1},
+                        function_name: {"pattern": "^[A-Za-z0-9_-]{1,64}$"}}
+NAME_PREFIXES = {"ztoapi.schemas": "Chat", "ztoapi.anthropic.schema": "Anthropic"}
+CONTENT_PART = {
+    "type": "object", "required": ["type"],
+    "description": "A part of a message's content; images as an http(s) or data: URL.",
+    "properties": {"type": {"enum": list(Content.PART_TYPES)}, "text": {"type": "string"},
+                   "image_url": {"type": ["object", "string"],
+                                 "properties": {"url": {"type": "string"}, "detail": {"type": "string"}}}}}
+REQUEST_NOTES = {
+    "ChatCompletionRequest": {
+        "model": "A model id from GET /v1/models (any case), or one of its aliases.",
+        "stop": "A string, or up to 4 strings.",
+        "stream": "Answer as server-sent events. Left out, the server's DEFAULT_STREAM decides, "
+                  "except that the OpenAI and Vercel AI SDKs and clients accepting only JSON get JSON.",
+        "enable_thinking": "ZtoApi extension: let GLM think first (wins over `thinking` and "
+                           "`reasoning_effort`).",
+        "thinking": "ZtoApi extension: {\"type\": \"enabled\"} or {\"type\": \"disabled\"}.",
+        "reasoning_effort": "`none` and `minimal` turn thinking off, the others turn it on.",
+        "web_search": "ZtoApi extension: let chat.z.ai search the web (as the -Search models do)."},
+    "AnthropicMessagesRequest": {
+        "model": "A model id from GET /v1/models (any case), or one of its aliases."}}
+ERRORS = {400: "The request is invalid.", 401: "The API key is missing or wrong.",
+          404: "No model has this id.", 413: "The request body is too large.",
+          429: "Rate limited; Retry-After says when to try again.",
+          502: "chat.z.ai failed or answered something unusable.",
+          503: "No usable chat.z.ai credential.", 504: "chat.z.ai did not answer in time."}
+CHAT_STREAM = ("Server-sent events: one `data: <ChatCompletionChunk JSON>` event per chunk "
+               "(#/components/schemas/ChatCompletionChunk), then `data: [DONE]`. A failure after the "
+               "first byte arrives as one `data: <Error JSON>` event before `[DONE]`.")
+CHAT_STREAM_EXAMPLE = (
+    'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1760000000,'
+    '"model":"GLM-4.5","choices":[{"index":0,"delta":{"role":"assistant","content":""},'
+    '"logprobs":null,"finish_reason":null}]}\n\n'
+    'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1760000000,'
+    '"model":"GLM-4.5","choices":[{"index":0,"delta":{"content":"Hello"},'
+    '"logprobs":null,"finish_reason":null}]}\n\n'
+    'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1760000000,'
+    '"model":"GLM-4.5","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}\n\n'
+    'data: [DONE]\n\n')
+MESSAGES_STREAM = ("Server-sent events as Anthropic sends them: `message_start`, then per content block "
+                   "`content_block_start`, `content_block_delta`s and `content_block_stop`, then "
+                   "`message_delta` (stop reason, usage) and `message_stop`; `ping` keeps the "
+                   "connection alive and `error` reports a failure after the first byte. Each event "
+                   "is `event: <type>` plus `data: <JSON with the same type>`.")
+BEARER = [{"bearerAuth": []}]
+API_KEY = [{"apiKeyAuth": []}, {"bearerAuth": []}]
+
+
+def spec(server_url):
+    """The spec as a dict, with `server_url` (the URL the request came to) as its one server."""
+    static = built()
+    return {"openapi": static["openapi"], "info": static["info"],
+            "servers": [{"url": server_url.rstrip("/")}], **static}
+
+
+@functools.cache
+def built():
+    """The spec without servers: static, so built once per process."""
+    plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
+    api = APISpec(title="ZtoApi", version="1.0.0", openapi_version="3.1.0", plugins=[plugin],
+                  info={"description": "An OpenAI-compatible (and Anthropic Messages) API in front "
+                                       "of Z.ai's GLM web chat. Human-readable docs: /docs."})
+    plugin.converter.add_attribute_function(custom_field_properties)
+    api.components.schema("ChatContentPart", CONTENT_PART)
+    api.components.schema("ChatCompletionChunk", schema=out.ChatCompletionChunk)
+    api.components.security_scheme("bearerAuth", {
+        "type": "http", "scheme": "bearer", "description": "The server's DEFAULT_KEY (or another "
+                                                           "configured key) as a Bearer token."})
+    api.components.security_scheme("apiKeyAuth", {"type": "apiKey", "in": "header", "name": "x-api-key"})
+    for path, operations in paths():
+        api.path(path=path, operations=operations)
+    document = api.to_dict()
+    add_notes(document["components"]["schemas"])
+    return document
+
+
+def schema_name(schema):
+    """Component names: request schemas named by their API, since both have a `Message`."""
+    cls = resolve_schema_cls(schema)
+    prefix = NAME_PREFIXES.get(cls.__module__, "")
+    return cls.__name__ if cls.__name__.startswith(prefix) else prefix + cls.__name__
+
+
+def custom_field_properties(self, field, ret, **kwargs):
+    """JSON Schema for ZtoApi's own fields and validators, which apispec cannot read."""
+    properties = {}
+    if isinstance(field, Typed):
+        types = {KIND_TYPES[kind] for kind in field.kinds}
+        properties["type"] = sorted(types - {"integer"} if "number" in types else types)
+    elif isinstance(field, Content):
+        properties.update(type=["string", "array"], items={"$ref": "#/components/schemas/ChatContentPart"},
+                          minItems=1)
+    elif isinstance(field, Blocks):
+        properties.update(type=["string", "array"], items={"oneOf": [
+            block_schema(self, kind) for kind in field.kinds]})
+        if not field.allow_empty:
+            properties["minItems"] = 1
+    if field.allow_none and "type" in properties:
+        properties["type"].append("null")
+    if len(properties.get("type", ())) == 1:
+        properties["type"] = properties["type"][0]
+    for validator in field.validators:
+        properties.update(validator_properties(validator, field.allow_none))
+    return properties
+
+
+def block_schema(converter, kind):
+    """An Anthropic content block: its schema plus the `type` that selects it."""
+    return {"allOf": [converter.resolve_nested_schema(BLOCK_SCHEMAS[kind]),
+                      {"properties": {"type": {"const": kind}}, "required": ["type"]}]}
+
+
+def validator_properties(validator, nullable):
+    """Limits set by ztoapi.schemas' validator factories, read from their closures."""
+    name = getattr(validator, "__qualname__", "")
+    if name == "between.<locals>.validate":
+        bounds = inspect.getclosurevars(validator).nonlocals
+        return {"minimum": bounds["low"], "maximum": bounds["high"]}
+    if name == "one_of.<locals>.validate":
+        choices = list(inspect.getclosurevars(validator).nonlocals["choices"])
+        return {"enum": choices + [None] if nullable else choices}
+    return VALIDATOR_PROPERTIES.get(validator, {})
+
+
+def add_notes(schemas):
+    for schema, notes in REQUEST_NOTES.items():
+        for name, note in notes.items():
+            schemas[schema]["properties"][name]["description"] = note
+
+
+def paths():
+    """(path, operations) for every public route."""
+    yield "/v1/chat/completions", {"post": chat_completion()}
+    yield "/v1/models", {"get": operation(
+        "listModels", "OpenAI", "List the models", BEARER, json_ok("The models.", out.ModelList),
+        errors(out.Error, 401))}
+    yield "/v1/models/{model}", {"get": operation(
+        "retrieveModel", "OpenAI", "Retrieve a model", BEARER, json_ok("The model.", out.Model),
+        errors(out.Error, 401, 404), parameters=[{
+            "name": "model", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "A model id or alias (it may contain `/`)."}])}
+    for prefix, suffix in (("/v1", ""), ("/anthropic/v1", "UnderAnthropic")):
+        yield f"{prefix}/messages", {"post": create_message(suffix)}
+        yield f"{prefix}/messages/count_tokens", {"post": operation(
+            f"countTokens{suffix}", "Anthropic", "Count the tokens of a message request", API_KEY,
+            json_ok("The estimated prompt tokens.", out.TokenCount),
+            errors(out.AnthropicError, 400, 401, 404, 413), body=CountTokensRequest)}
+    yield "/healthz", {"get": operation(
+        "healthz", "Operations", "Liveness: the process answers", None,
+        json_ok("Alive.", out.Health))}
+    yield "/readyz", {"get": operation(
+        "readyz", "Operations", "Readiness: a usable chat.z.ai credential and a reachable store",
+        None, json_ok("Ready.", out.Readiness),
+        {"503": {"description": "Not ready; `checks` says why.", "content": json_content(out.Readiness)}})}
+    yield "/metrics", {"get": operation(
+        "metrics", "Operations", "Prometheus metrics (with METRICS_KEY set, only for Bearer <METRICS_KEY>)",
+        [{}, {"bearerAuth": []}],
+        {"200": {"description": "The Prometheus text exposition format.", "content": {
+            "text/plain": {"schema": {"type": "string"}}}}},
+        {"401": {"description": "METRICS_KEY is set and was not presented.", "content": json_content(out.Error)}})}
+    yield "/docs", {"get": operation(
+        "docs", "Documentation", "This API's documentation as an HTML page", None,
+        {"200": {"description": "The page.", "content": {"text/html": {"schema": {"type": "string"}}}}})}
+    yield "/openapi.json", {"get": operation(
+        "openapi", "Documentation", "This OpenAPI description", None,
+        {"200": {"description": "OpenAPI 3.1; `servers` is the host the request was sent to.",
+                 "content": {"application/json": {"schema": {"type": "object"}}}}})}
+
+
+def chat_completion():
+    return operation(
+        "createChatCompletion", "OpenAI", "Create a chat completion", BEARER,
+        {"200": {"description": "The reply: a chat.completion object, or with `stream` a stream "
+                                "of chat.completion.chunk events.",
+                 "content": {"application/json": {"schema": out.ChatCompletion},
+                             "text/event-stream": {"schema": {"type": "string", "description": CHAT_STREAM},
+                                                   "example": CHAT_STREAM_EXAMPLE}}}},
+        errors(out.Error, 400, 401, 404, 413, 429, 502, 503, 504), body=ChatCompletionRequest)
+
+
+def create_message(suffix):
+    return operation(
+        f"createMessage{suffix}", "Anthropic", "Create a message (Anthropic Messages API)", API_KEY,
+        {"200": {"description": "The reply: a message object, or with `stream` a stream of events.",
+                 "content": {"application/json": {"schema": out.AnthropicMessageResponse},
+                             "text/event-stream": {"schema": {"type": "string",
+                                                              "description": MESSAGES_STREAM}}}}},
+        errors(out.AnthropicError, 400, 401, 404, 413, 429, 502, 503, 504), body=MessagesRequest)
+
+
+def operation(operation_id, tag, summary, security, responses, more_responses=None, body=None,
+              parameters=None):
+    result = {"operationId": operation_id, "tags": [tag], "summary": summary,
+              "responses": {**responses, **(more_responses or {})}}
+    if security:
+        result["security"] = security
+    if body is not None:
+        result["requestBody"] = {"required": True, "content": json_content(body)}
+    if parameters:
+        result["parameters"] = parameters
+    return result
+
+
+def json_content(schema):
+    return {"application/json": {"schema": schema}}
+
+
+def json_ok(description, schema):
+    return {"200": {"description": description, "content": json_content(schema)}}
+
+
+def errors(schema, *statuses):
+    return {str(status): {"description": ERRORS[status], "content": json_content(schema)} for status in statuses}
