@@ -40,7 +40,7 @@ def test_every_public_route_is_described(app, client):
     spec = client.get("/openapi.json").json
     assert set(spec["paths"]) == PATHS
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.endpoint.startswith("dashboard."):
+        if rule.endpoint in ("static", "docs.favicon") or rule.endpoint.startswith("dashboard."):
             continue
         path = re.sub(r"<(?:path:)?model_id>", "{model}", rule.rule)
         assert rule.methods - {"HEAD", "OPTIONS"} == {method.upper() for method in spec["paths"][path]}
@@ -155,3 +155,9 @@ def test_render_escapes_text_and_code_and_builds_tables():
         '<div class="table-wrap"><table><thead><tr><th>k</th><th>v</th></tr></thead><tbody><tr>'
         '<td>&lt;i&gt;</td><td>2</td></tr></tbody></table></div>',
         '<h2 id="a-b-2">A &amp; B</h2>']
+
+
+def test_favicon_is_the_logo(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.data.startswith(b"<svg")

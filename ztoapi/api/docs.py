@@ -1,12 +1,16 @@
 """/docs (the API documentation page) and /openapi.json."""
+from pathlib import Path
+
 from flask import Blueprint
 from flask import current_app
 from flask import render_template
 from flask import request
+from flask import send_from_directory
 
 from ztoapi import docs_page
 from ztoapi import openapi
 
+STATIC = Path(__file__).resolve().parent.parent / "static"
 bp = Blueprint("docs", __name__)
 
 
@@ -20,3 +24,9 @@ def docs():
 @bp.get("/openapi.json")
 def openapi_json():
     return openapi.spec(request.url_root)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The logo, so browsers opening any page (or /openapi.json) get no 404."""
+    return send_from_directory(STATIC, "dashboard.svg", mimetype="image/svg+xml", max_age=86400)
