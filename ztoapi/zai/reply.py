@@ -14,6 +14,7 @@ from ztoapi.zai.document import Document
 
 log = logging.getLogger("ztoapi.upstream")
 READ_FAILURES = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
+DRAIN_BYTES = 64 * 1024
 
 
 class Reply:
@@ -76,9 +77,22 @@ class Reply:
                 if self.done:
                     pieces += self.document.finish()
                     yield pieces
+                    self._drain(blocks)
                     return
             if self.events > read:
                 yield pieces
+
+    def _drain(self, blocks):
+        """Read what little follows the last event (`[DONE]`, the chunked end), so the connection
+        goes back to the pool instead of being closed. A reply that keeps talking is cut."""
+        left = DRAIN_BYTES
+        try:
+            for block in blocks:
+                left -= len(block)
+                if left < 0:
+                    return
+        except READ_FAILURES:
+            pass
 
     def _read_event(self, payload, pieces):
         if not payload or payload == b"[DONE]":
@@ -122,6 +136,7 @@ class Pump:
         self.reply = None
         self.retries = 0          # failed attempts before this reply opened
         self.closed = False
+        self.finished = False     # the reader is done with the connection
         self.queue = queue.Queue()
         threading.Thread(target=self._run, args=(open_reply,), daemon=True).start()
 
@@ -140,9 +155,11 @@ class Pump:
         return item
 
     def close(self):
-        """Stop reading: the upstream response is closed now or as soon as it opens."""
+        """Stop reading: the upstream response is closed now or as soon as it opens.
+
+        A reply read to its end has given its connection back to the pool: it is left alone."""
         self.closed = True
-        if self.reply is not None:
+        if self.reply is not None and not self.finished:
             self.reply.abort()
 
     def _run(self, open_reply):
@@ -156,15 +173,17 @@ class Pump:
             log.exception("opening the upstream reply failed")
             put(failures.cut_short())
             return
+        end = _END
         try:
             if not self.closed:
                 for batch in self.reply.batches():
                     put(batch)
-                put(_END)
         except ApiError as error:
-            put(error)
+            end = error
         except Exception as error:   # a reply cut under us, or a bug: never leave readers waiting
             log.debug("upstream reader stopped: %r", error)
-            put(failures.cut_short())
+            end = failures.cut_short()
         finally:
             self.reply.close()
+            self.finished = True
+        put(end)   # only now: the reader may close the pump as soon as it sees the end
