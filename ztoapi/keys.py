@@ -60,8 +60,8 @@ class KeyRing:
         """The ClientKey for `key`, or None."""
         return self.by_digest.get(digest(key))
 
-    def names(self):
-        return [client_key.name for client_key in self.by_digest.values()]
+    def keys(self):
+        return list(self.by_digest.values())
 
 
 def parse_entry(text, defaults):

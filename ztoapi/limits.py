@@ -28,8 +28,9 @@ class Admission:
 
 
 class Limiter:
-    def __init__(self, store, clock=None):
+    def __init__(self, store, day_limited=(), clock=None):
         self.store = store
+        self.day_limited = frozenset(day_limited)   # names of the keys with a tokens-per-day limit
         self.clock = clock or (lambda: datetime.datetime.now(datetime.timezone.utc))
 
     def admit(self, client_key):
@@ -62,7 +63,7 @@ class Limiter:
     def count_tokens(self, record):
         """A record sink: add a finished request's tokens to its key's count for the day."""
         used = record["tokens_in"] + record["tokens_out"]
-        if record["key"] and used:
+        if used and record["key"] in self.day_limited:
             self.store.add_tokens(self._day_bucket(record["key"]), used, DAY + MINUTE)
 
     def _check_tokens(self, client_key, admission):
@@ -124,7 +125,8 @@ def duration(seconds):
 
 def init_app(app):
     """The limiter, its token counting, and the hook that frees a request's slot when it ends."""
-    limiter = app.extensions["limiter"] = Limiter(app.extensions["store"])
+    day_limited = [key.name for key in app.extensions["keys"].keys() if key.tokens_per_day]
+    limiter = app.extensions["limiter"] = Limiter(app.extensions["store"], day_limited)
     app.extensions["record_sinks"].append(limiter.count_tokens)
 
     @app.after_request
