@@ -13,18 +13,16 @@ class CredentialReporter:
     def __init__(self, pool, store, clock=time.monotonic):
         self.pool, self.store, self.clock = pool, store, clock
         self.published = None
-        self.shape = None
+        self.changes = None
 
     def __call__(self, record=None):
         """Publish every PUBLISH_EVERY_SECONDS, and at once when a credential appears or changes state."""
         now = self.clock()
-        states = self.pool.state()
-        shape = [(state["token"], state["state"].split(" ")[0]) for state in states]   # not the countdown
         if (self.published is not None and now - self.published < PUBLISH_EVERY_SECONDS
-                and shape == self.shape):
+                and self.pool.changes == self.changes):
             return
-        self.published, self.shape = now, shape
-        self.store.publish_credentials(f"{socket.gethostname()}:{os.getpid()}", states)
+        self.published, self.changes = now, self.pool.changes
+        self.store.publish_credentials(f"{socket.gethostname()}:{os.getpid()}", self.pool.state())
 
 
 def init_app(app):

@@ -50,6 +50,7 @@ class CredentialPool:
         self.cooldown = cooldown
         self.anonymous = anonymous
         self.clock = clock
+        self.changes = 0          # counts additions and state changes, for who shows the state
         self._lock = threading.Lock()
         self._mint_lock = threading.Lock()
 
@@ -73,6 +74,7 @@ class CredentialPool:
                 health = Health(credential)
                 health.uses = 1
                 self.guests.append(health)
+                self.changes += 1
             return credential
 
     def succeeded(self, credential):
@@ -89,6 +91,7 @@ class CredentialPool:
             if health is None:
                 return
             health.invalid = True
+            self.changes += 1
             if credential.guest:
                 self.guests.remove(health)
         if not credential.guest:
@@ -119,6 +122,7 @@ class CredentialPool:
                 if health.credential.token.endswith(token_suffix):
                     health.invalid = False
                     health.cool_until = 0.0
+                    self.changes += 1
 
     def usable(self):
         """True when a request could get a credential now (guests count while they may be minted)."""
@@ -147,6 +151,7 @@ class CredentialPool:
         return None
 
     def _cool(self, health, retry_after):
+        self.changes += 1
         health.cooldowns += 1
         seconds = retry_after if retry_after else self.cooldown * 2 ** (health.cooldowns - 1)
         health.cool_until = self.clock() + min(seconds, MAX_COOLDOWN)

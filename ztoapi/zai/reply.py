@@ -128,19 +128,21 @@ QUIET = object()   # Pump.next: nothing arrived within the wait
 _END = object()
 
 
-def _queue_class():
-    """gevent's own queue under gevent (a patched stdlib queue costs several switches a call)."""
+def _primitives():
+    """(Queue, spawn): gevent's own under gevent, where a patched stdlib queue costs several
+    switches a call and a patched Thread several locks; the stdlib's otherwise."""
     try:
         from gevent import monkey
         if monkey.is_module_patched("threading"):
+            import gevent
             from gevent.queue import Queue as GeventQueue
-            return GeventQueue
+            return GeventQueue, gevent.spawn
     except ImportError:
         pass
-    return queue.Queue
+    return queue.Queue, lambda run, *args: threading.Thread(target=run, args=args, daemon=True).start()
 
 
-Queue = _queue_class()
+Queue, spawn = _primitives()
 
 
 class Pump:
@@ -154,7 +156,7 @@ class Pump:
         self.finished = False     # the reader is done with the connection
         self.held = None          # the end, read together with the last batch
         self.queue = Queue()
-        threading.Thread(target=self._run, args=(open_reply,), daemon=True).start()
+        spawn(self._run, open_reply)
 
     def next(self, wait):
         """The next batch (all that were read since the last call, as one); None at the end;
