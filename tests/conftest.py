@@ -62,15 +62,17 @@ def start_gunicorn(env_overrides):
     port = free_port()
     env = dict(os.environ, PORT=str(port), **{"DATA_DIR": tempfile.mkdtemp(prefix="ztoapi-test-"),
                                               **env_overrides})
+    log_file = tempfile.TemporaryFile(mode="w+", prefix="ztoapi-gunicorn-")   # a pipe nobody reads would fill
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py",
          "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file, text=True)
+    process.log_file = log_file
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {process.stderr.read()}")
+            raise RuntimeError(f"gunicorn exited: {server_log(process)}")
         try:
             requests.get(f"{base}/v1/models", timeout=1)
             return process, base
@@ -87,7 +89,13 @@ def stop_gunicorn(process):
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
-    process.stderr.close()
+    process.log_file.close()
+
+
+def server_log(process):
+    """What a server started by start_gunicorn has written to stderr so far."""
+    process.log_file.seek(0)
+    return process.log_file.read()
 
 
 @pytest.fixture(scope="session")

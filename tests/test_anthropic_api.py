@@ -389,3 +389,13 @@ def test_count_tokens_validates_like_messages(client):
                                               "/v1/messages/count_tokens"), 404, "not_found_error")
     anthropic_error(post(client, {"model": "GLM-4.5", "messages": [{"role": "bot", "content": "x"}]},
                          "/v1/messages/count_tokens"), 400, "invalid_request_error")
+
+
+def test_wrong_method_and_unknown_path_are_anthropic_errors(client):
+    wrong_method = client.get("/v1/messages", headers={"x-api-key": "sk-test-key"})
+    unknown = client.post("/anthropic/v1/nothing", headers={"x-api-key": "sk-test-key"})
+    assert wrong_method.status_code == 405 and unknown.status_code == 404
+    assert wrong_method.get_json()["type"] == "error"
+    assert wrong_method.get_json()["error"]["type"] == "invalid_request_error"
+    assert unknown.get_json() == {"type": "error", "error": {
+        "type": "not_found_error", "message": "Invalid URL (POST /anthropic/v1/nothing)"}}

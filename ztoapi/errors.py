@@ -16,6 +16,9 @@ TYPES_BY_STATUS = {400: "invalid_request_error", 401: "invalid_request_error",
                    429: "rate_limit_error"}
 
 
+ANTHROPIC_PATHS = ("/v1/messages", "/anthropic/")
+
+
 class ApiError(Exception):
     """A failure with an HTTP status and an OpenAI-shaped body.
 
@@ -58,12 +61,17 @@ def register_error_handlers(app):
 def _http_exception(error):
     where = f"({request.method} {request.path})"
     if error.code == 404:
-        return ApiError(404, f"Invalid URL {where}").response()
-    if error.code == 405:
-        return ApiError(405, f"Method not allowed {where}").response()
-    if error.code == 413:
-        return ApiError(413, "The request body is too large.", code="request_too_large").response()
-    return ApiError(error.code or 500, error.description or error.name).response()
+        failure = ApiError(404, f"Invalid URL {where}")
+    elif error.code == 405:
+        failure = ApiError(405, f"Method not allowed {where}")
+    elif error.code == 413:
+        failure = ApiError(413, "The request body is too large.", code="request_too_large")
+    else:
+        failure = ApiError(error.code or 500, error.description or error.name)
+    if request.path.startswith(ANTHROPIC_PATHS):   # Anthropic clients read their own envelope
+        from ztoapi.anthropic.errors import error_response
+        return error_response(failure)
+    return failure.response()
 
 
 def _unexpected(error):

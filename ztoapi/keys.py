@@ -24,7 +24,7 @@ class ClientKey:
 
 
 def digest(key):
-    return hashlib.sha256(key.encode()).hexdigest()
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def key_prefix(key):

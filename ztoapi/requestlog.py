@@ -12,6 +12,8 @@ from flask import current_app
 from flask import g
 from flask import request
 
+from ztoapi.errors import ANTHROPIC_PATHS
+
 log = logging.getLogger("ztoapi.access")
 CLIENT_CHARS = 60
 
@@ -80,7 +82,7 @@ def request_record(response):
 
 
 def api_of(path):
-    if path.startswith(("/v1/messages", "/anthropic/")):
+    if path.startswith(ANTHROPIC_PATHS):
         return "anthropic"
     return "openai" if path.startswith("/v1/") else None
 

@@ -13,6 +13,7 @@ import requests
 
 from tests.conftest import KEY
 from tests.conftest import free_port
+from tests.conftest import server_log
 from tests.conftest import start_gunicorn
 from tests.conftest import stop_gunicorn
 from tests.fakezai import make_user_token
@@ -251,8 +252,8 @@ def test_graceful_shutdown_lets_an_open_stream_finish(fake):
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == answer
     assert text.endswith("data: [DONE]\n\n")
     assert process.wait(timeout=10) == 0
-    assert "drained: no request in flight, exiting" in process.stderr.read()
-    process.stderr.close()
+    assert "drained: no request in flight, exiting" in server_log(process)
+    process.log_file.close()
 
 
 def test_client_leaving_during_a_silence_closes_the_upstream_within_a_second(server, fake):

@@ -382,7 +382,7 @@ def loads_tolerant(text):
     True/False/None and true/false/null) holding only JSON values; None when it is neither."""
     try:
         return json.loads(text)   # not orjson: it turns integers past 64 bits into floats
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         pass
     try:
         value = ast.literal_eval(pythonic(text))

@@ -102,7 +102,7 @@ class Splitter:
         body = block[block.find(">") + 1:]
         try:
             found = list(links(orjson.loads(body)))
-        except ValueError:
+        except (ValueError, RecursionError):   # sources nested past any sense are dropped
             return
         for link in found:
             if all(link["url"] != known["url"] for known in self.sources):
