@@ -26,3 +26,20 @@ test: $(VENV)/.installed tests/js/node_modules/.installed
 
 clean:
 	rm -rf $(VENV) tests/js/node_modules .pytest_cache
+
+# Benchmark (bench/README.md): not part of `make test`; takes about half an hour on 2 cores.
+# `make bench` runs scenarios a-d (thinking off and on, 3 runs each), the concurrency search and
+# the py-spy profile, and writes bench/results/latest.{json,md}, docs/bench.png, docs/flamegraph-b.svg.
+.PHONY: bench bench-smoke
+
+bench: $(VENV)/.installed
+	$(PY) -m bench.run --thinking --max-concurrency-search --profile
+
+bench-smoke: $(VENV)/.installed
+	$(PY) -m bench.run --quick --thinking
+
+# The long fuzzing run (issue 7): FUZZ_EXAMPLES generated requests against the app in-process
+# (FUZZ_TARGET=server: over HTTP to gunicorn), and a tenth of that per property test.
+.PHONY: fuzz
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} $(PY) -m pytest tests/test_fuzz_api.py tests/test_properties.py
