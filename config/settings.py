@@ -49,7 +49,7 @@ class Settings:
     guest_pool_size: int = 3              # GUEST_POOL_SIZE: guest tokens kept at once
     token_cooldown_seconds: float = 30.0  # TOKEN_COOLDOWN_SECONDS: first rest of a rate-limited token
     allow_client_tokens: bool = False     # ALLOW_CLIENT_TOKENS: honour a client's X-ZAI-Token header
-    upstream_pool_size: int = 256         # UPSTREAM_POOL_SIZE: kept-alive upstream connections
+    upstream_pool_size: int = 2000        # UPSTREAM_POOL_SIZE: kept-alive upstream connections
     upstream_proxy: str = ""              # UPSTREAM_PROXY: http(s) proxy for upstream calls
     # operations
     data_dir: str = "./data"              # DATA_DIR: SQLite state and metrics files

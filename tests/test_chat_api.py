@@ -349,3 +349,29 @@ def test_requests_in_flight_return_to_zero(app, client):
     stream.get_data()
     stream.close()
     assert app.extensions["inflight"].count == 0
+
+
+def test_client_gone_check_works_past_descriptor_1024():
+    import os
+    import resource
+    import socket
+    from ztoapi.chat.completions import client_gone_check
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2100:
+        pytest.skip("cannot open descriptors past 2048 here")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096), hard))
+    ours, theirs = socket.socketpair()
+    os.dup2(ours.fileno(), 2000)
+    client = socket.socket(fileno=2000)
+    try:
+        gone = client_gone_check({"gunicorn.socket": client})
+        assert gone() is False
+        theirs.sendall(b"GET / HTTP/1.1\r\n")   # a pipelined request is not a hang-up
+        assert gone() is False
+        theirs.close()
+        client.recv(100)
+        assert gone() is True
+    finally:
+        client.close()
+        ours.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -39,9 +39,17 @@ def client_gone_check(environ):
         return lambda: False
 
     def gone():
+        # poll, not select: select() cannot watch descriptors past 1024, which a worker holding a
+        # thousand streams (and their upstream connections) reaches
         try:
-            readable, _, _ = select.select([sock], [], [], 0)
-            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+            poller = select.poll()
+            poller.register(sock.fileno(), select.POLLIN)
+            events = poller.poll(0)
+            if not events:
+                return False
+            if events[0][1] & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                return True
+            return sock.recv(1, socket.MSG_PEEK) == b""
         except (OSError, ValueError):
             return True
     return gone
