@@ -31,6 +31,22 @@ errorlog = "-"
 loglevel = "debug" if _settings.debug_mode else "info"
 
 
+def raise_open_file_limit():
+    """Each stream holds two descriptors (client and upstream): lift the soft limit (often 1,024)
+    to the hard one, so a worker's worker_connections are not cut short by it."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):
+            pass
+
+
+raise_open_file_limit()
+
+
 def on_starting(server):
     """Give the workers a directory for their metrics files (see ztoapi/metrics.py), emptied.
 
