@@ -1,0 +1,1 @@
+"""Load benchmark of ZtoApi against a fast fake chat.z.ai (see bench/README.md)."""

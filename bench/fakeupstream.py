@@ -1,0 +1,274 @@
+"""A fast fake chat.z.ai for the benchmark, in its own process (asyncio, hand-written HTTP/1.1).
+
+    python -m bench.fakeupstream --port 0 [--delay-ms 2] [--framing chunked|close]
+
+Prints `listening on http://127.0.0.1:PORT` once ready. It speaks what ZtoApi sends:
+GET / (home page naming prod-fe-x.y.z), GET /api/v1/auths/ (mints a guest token), GET /api/models,
+POST /api/chat/completions (the benchmark reply as SSE: see bench/upstream_stream.py).
+
+A chat request is checked, without the HMAC (too slow for a fake that must not be the bottleneck):
+Bearer token minted here; X-FE-Version `prod-fe-x.y.z`; X-Signature 64 hex characters; query
+`timestamp` (digits) == `signature_timestamp`, `requestId`, `user_id` == the token's user;
+body JSON with a known `model`, a `messages` list whose last user text equals `signature_prompt`,
+and a boolean `features.enable_thinking` (true: the reply starts with a reasoning phase).
+A failed check is a 400 `{"detail": ...}` and counts in the stats.
+
+Admin: POST /__bench/settings {"delay_ms": float} (pause between events, from the next request on);
+GET /__bench/stats (own CPU seconds, utime+stime, and counters); POST /__bench/reset (counters).
+"""
+import argparse
+import asyncio
+import base64
+import json
+import re
+import signal
+import sys
+import time
+import uuid
+
+import orjson
+
+from bench import runtime
+from bench import upstream_stream
+from bench.http_server import HttpConnection
+from bench.http_server import response_bytes
+
+FE_VERSION = "prod-fe-1.0.106"
+MODELS = ("0727-360B-API", "0727-106B-API", "glm-4.5v", "GLM-4-6-API-V1")
+HEX64 = re.compile(r"[0-9a-f]{64}")
+FE_PATTERN = re.compile(r"prod-fe-\d+\.\d+\.\d+")
+HOME = (f'<!doctype html><html><head><title>Z.ai Chat</title>'
+        f'<link rel="modulepreload" href="https://z-cdn.chatglm.cn/z-ai/frontend/{FE_VERSION}/_app/entry/start.js">'
+        f'</head><body><div id="app"></div></body></html>').encode()
+
+
+def guest_token(user_id, email):
+    """A JWT-shaped token (ES256 header, payload {id, email}, random signature), as chat.z.ai mints."""
+    def b64(raw):
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    header = b64(b'{"alg":"ES256","typ":"JWT"}')
+    payload = b64(json.dumps({"id": user_id, "email": email}, separators=(",", ":")).encode())
+    return f"{header}.{payload}.{b64(uuid.uuid4().bytes * 4)}"
+
+
+def last_user_text(messages):
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return "\n".join(p.get("text", "") for p in content
+                                 if isinstance(p, dict) and p.get("type") == "text")
+            return content if isinstance(content, str) else ""
+    return ""
+
+
+class FakeUpstream:
+    """Routes, checks and counters; the replies are prebuilt byte strings."""
+
+    def __init__(self, delay_ms=0.0, chunked=True):
+        self.delay = delay_ms / 1000
+        self.chunked = chunked
+        self.users = {}            # token -> user id
+        self.replies = {}          # (model, thinking) -> list of frames
+        self.reset()
+
+    def reset(self):
+        self.counts = {"streams": 0, "completed": 0, "aborted": 0, "rejected": 0, "guests": 0,
+                       "connections": 0, "open_connections": 0, "max_open_streams": 0}
+        self.open_streams = 0
+        self.reasons = {}
+
+    def stats(self):
+        return {"cpu_s": runtime.cpu_seconds(), "delay_ms": self.delay * 1000, "open_streams": self.open_streams,
+                "reasons": self.reasons, **self.counts}
+
+    def connection(self):
+        def opened():
+            self.counts["connections"] += 1
+            self.counts["open_connections"] += 1
+
+        def closed():
+            self.counts["open_connections"] -= 1
+        return HttpConnection(self.handle, opened, closed)
+
+    def handle(self, connection, request):
+        route = (request.method, request.path)
+        if route == ("POST", "/api/chat/completions"):
+            self.chat(connection, request)
+        elif route == ("GET", "/api/v1/auths/"):
+            self.send_json(connection, request, 200, self.auths())
+        elif route == ("GET", "/"):
+            self.send(connection, request, 200, HOME, "text/html; charset=utf-8")
+        elif route == ("GET", "/api/models"):
+            self.send_json(connection, request, 200, {"data": [
+                {"id": model, "name": model, "info": {"id": model, "is_active": True}} for model in MODELS]})
+        elif route == ("GET", "/__bench/stats"):
+            self.send_json(connection, request, 200, self.stats())
+        elif route == ("POST", "/__bench/settings"):
+            self.delay = float(orjson.loads(request.body or b"{}").get("delay_ms", 0)) / 1000
+            self.send_json(connection, request, 200, {"delay_ms": self.delay * 1000})
+        elif route == ("POST", "/__bench/reset"):
+            self.reset()
+            self.send_json(connection, request, 200, self.stats())
+        else:
+            self.send_json(connection, request, 404, {"detail": "Not Found"})
+
+    def send(self, connection, request, status, body, content_type="application/json"):
+        connection.write(response_bytes(status, body, content_type, request.keep_alive))
+        connection.finished()
+
+    def send_json(self, connection, request, status, obj):
+        self.send(connection, request, status, orjson.dumps(obj))
+
+    def auths(self):
+        user_id = str(uuid.uuid4())
+        ms = int(time.time() * 1000)
+        token = guest_token(user_id, f"Guest-{ms}@guest.com")
+        self.users[token] = user_id
+        self.counts["guests"] += 1
+        return {"id": user_id, "email": f"Guest-{ms}@guest.com", "name": f"Guest-{ms}", "role": "guest",
+                "profile_image_url": "/user.png", "idp": "z.ai", "token": token}
+
+    def reject(self, connection, request, status, reason):
+        self.counts["rejected"] += 1
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        self.send_json(connection, request, status, {"detail": reason})
+
+    def chat(self, connection, request):
+        headers = request.headers
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        user_id = self.users.get(token) if scheme.lower() == "bearer" else None
+        if user_id is None:
+            return self.reject(connection, request, 401, "Your session has expired or the token is invalid.")
+        problem = request_problem(headers, request.query(), user_id)
+        body = None
+        if problem is None:
+            try:
+                body = orjson.loads(request.body)
+            except orjson.JSONDecodeError:
+                problem = "body is not JSON"
+        problem = problem or body_problem(body)
+        if problem:
+            return self.reject(connection, request, 400, problem)
+        thinking = body["features"]["enable_thinking"]
+        frames = self.replies.get((body["model"], thinking))
+        if frames is None:
+            frames = self.replies[(body["model"], thinking)] = upstream_stream.frames(
+                body["model"], thinking, self.chunked)
+        Stream(self, connection, request, frames, str(body.get("chat_id", ""))).start()
+
+
+def request_problem(headers, query, user_id):
+    """Why the headers or query of a chat request are not what chat.z.ai expects, or None."""
+    if not FE_PATTERN.fullmatch(headers.get("x-fe-version", "")):
+        return "X-FE-Version missing or not prod-fe-x.y.z"
+    if not HEX64.fullmatch(headers.get("x-signature", "")):
+        return "X-Signature missing or not 64 hex characters"
+    for name in ("timestamp", "requestId", "user_id", "signature_timestamp"):
+        if not query.get(name):
+            return f"query parameter {name} missing"
+    if not query["timestamp"].isdigit() or query["timestamp"] != query["signature_timestamp"]:
+        return "query timestamp and signature_timestamp differ"
+    if query["user_id"] != user_id:
+        return "query user_id is not the token's user"
+    return None
+
+
+def body_problem(body):
+    """Why a chat body is not what chat.z.ai expects, or None."""
+    if not isinstance(body, dict) or body.get("model") not in MODELS:
+        return "Model not found"
+    if not isinstance(body.get("messages"), list):
+        return "messages must be a list"
+    if body.get("signature_prompt") != last_user_text(body["messages"]):
+        return "signature_prompt is not the last user message"
+    features = body.get("features")
+    if not isinstance(features, dict) or not isinstance(features.get("enable_thinking"), bool):
+        return "features.enable_thinking must be a boolean"
+    return None
+
+
+class Stream:
+    """Writes one prebuilt reply: all at once without a delay, else one event per timer tick."""
+
+    def __init__(self, fake, connection, request, frames, chat_id):
+        self.fake = fake
+        self.connection = connection
+        self.request = request
+        self.frames = frames
+        self.next = 0
+        self.timer = None
+        self.head = self._head(chat_id)
+
+    def _head(self, chat_id):
+        framing = "Transfer-Encoding: chunked\r\n" if self.fake.chunked else ""
+        keep = "keep-alive" if self.fake.chunked and self.request.keep_alive else "close"
+        return (f"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+                f"{framing}Connection: {keep}\r\nCache-Control: no-cache\r\nx-chat-id: {chat_id}\r\n\r\n").encode()
+
+    def start(self):
+        counts = self.fake.counts
+        counts["streams"] += 1
+        self.fake.open_streams += 1
+        counts["max_open_streams"] = max(counts["max_open_streams"], self.fake.open_streams)
+        if not self.fake.chunked:
+            self.connection.keep_alive = False
+        if self.fake.delay <= 0:
+            self.connection.write(self.head + b"".join(self.frames))
+            self._end()
+            return
+        self.connection.cleanup = self._abort
+        self.connection.write(self.head + self.frames[0])
+        self.next = 1
+        self.timer = asyncio.get_running_loop().call_later(self.fake.delay, self._tick)
+
+    def _tick(self):
+        self.connection.write(self.frames[self.next])
+        self.next += 1
+        if self.next < len(self.frames):
+            self.timer = asyncio.get_running_loop().call_later(self.fake.delay, self._tick)
+        else:
+            self._end()
+
+    def _end(self):
+        if self.fake.chunked:
+            self.connection.write(b"0\r\n\r\n")
+        self.fake.open_streams -= 1
+        self.fake.counts["completed"] += 1
+        self.connection.finished()
+
+    def _abort(self):
+        if self.timer:
+            self.timer.cancel()
+        self.fake.open_streams -= 1
+        self.fake.counts["aborted"] += 1
+
+
+async def serve(host, port, fake):
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(fake.connection, host, port, backlog=4096, reuse_address=True)
+    bound = server.sockets[0].getsockname()[1]
+    print(f"listening on http://{host}:{bound}", flush=True)
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    server.close()
+    sys.stderr.write(f"fakeupstream: {orjson.dumps(fake.stats()).decode()}\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--delay-ms", type=float, default=0.0, help="pause between upstream events")
+    parser.add_argument("--framing", choices=("chunked", "close"), default="chunked",
+                        help="chunked keep-alive (default, as the test fake) or close-delimited SSE")
+    args = parser.parse_args(argv)
+    runtime.raise_fd_limit()
+    runtime.use_fast_event_loop()
+    asyncio.run(serve(args.host, args.port, FakeUpstream(args.delay_ms, args.framing == "chunked")))
+
+
+if __name__ == "__main__":
+    main()
