@@ -30,13 +30,20 @@ clean:
 # Benchmark (bench/README.md): not part of `make test`; takes about half an hour on 2 cores.
 # `make bench` runs scenarios a-d (thinking off and on, 3 runs each), the concurrency search and
 # the py-spy profile, and writes bench/results/latest.{json,md}, docs/bench.png, docs/flamegraph-b.svg.
-.PHONY: bench bench-smoke
+.PHONY: bench bench-smoke soak faults
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.run --thinking --max-concurrency-search --profile
 
 bench-smoke: $(VENV)/.installed
 	$(PY) -m bench.run --quick --thinking
+
+# Endurance: 10 minutes at 500 concurrent streams; 10 % of upstream streams cut mid-way.
+soak: $(VENV)/.installed
+	$(PY) -m bench.endurance soak
+
+faults: $(VENV)/.installed
+	$(PY) -m bench.endurance faults
 
 # The long fuzzing run (issue 7): FUZZ_EXAMPLES generated requests against the app in-process
 # (FUZZ_TARGET=server: over HTTP to gunicorn), and a tenth of that per property test.

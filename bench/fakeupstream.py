@@ -68,18 +68,20 @@ class FakeUpstream:
     def __init__(self, delay_ms=0.0, chunked=True):
         self.delay = delay_ms / 1000
         self.chunked = chunked
+        self.cut_every = 0         # cut every n-th stream half-way (fault injection); 0 = none
         self.users = {}            # token -> user id
         self.replies = {}          # (model, thinking) -> list of frames
         self.reset()
 
     def reset(self):
         self.counts = {"streams": 0, "completed": 0, "aborted": 0, "rejected": 0, "guests": 0,
-                       "connections": 0, "open_connections": 0, "max_open_streams": 0}
+                       "connections": 0, "open_connections": 0, "max_open_streams": 0, "cut": 0}
         self.open_streams = 0
         self.reasons = {}
 
     def stats(self):
-        return {"cpu_s": runtime.cpu_seconds(), "delay_ms": self.delay * 1000, "open_streams": self.open_streams,
+        return {"cpu_s": runtime.cpu_seconds(), "delay_ms": self.delay * 1000, "cut_every": self.cut_every,
+                "open_streams": self.open_streams,
                 "reasons": self.reasons, **self.counts}
 
     def connection(self):
@@ -105,8 +107,10 @@ class FakeUpstream:
         elif route == ("GET", "/__bench/stats"):
             self.send_json(connection, request, 200, self.stats())
         elif route == ("POST", "/__bench/settings"):
-            self.delay = float(orjson.loads(request.body or b"{}").get("delay_ms", 0)) / 1000
-            self.send_json(connection, request, 200, {"delay_ms": self.delay * 1000})
+            settings = orjson.loads(request.body or b"{}")
+            self.delay = float(settings.get("delay_ms", 0)) / 1000
+            self.cut_every = int(settings.get("cut_every", 0))
+            self.send_json(connection, request, 200, {"delay_ms": self.delay * 1000, "cut_every": self.cut_every})
         elif route == ("POST", "/__bench/reset"):
             self.reset()
             self.send_json(connection, request, 200, self.stats())
@@ -213,6 +217,9 @@ class Stream:
         counts["max_open_streams"] = max(counts["max_open_streams"], self.fake.open_streams)
         if not self.fake.chunked:
             self.connection.keep_alive = False
+        if self.fake.cut_every and counts["streams"] % self.fake.cut_every == 0:
+            self._cut()
+            return
         if self.fake.delay <= 0:
             self.connection.write(self.head + b"".join(self.frames))
             self._end()
@@ -221,6 +228,13 @@ class Stream:
         self.connection.write(self.head + self.frames[0])
         self.next = 1
         self.timer = asyncio.get_running_loop().call_later(self.fake.delay, self._tick)
+
+    def _cut(self):
+        """Send half the reply, then drop the connection (an upstream stream cut mid-way)."""
+        self.connection.write(self.head + b"".join(self.frames[:len(self.frames) // 2]))
+        self.fake.open_streams -= 1
+        self.fake.counts["cut"] += 1
+        self.connection.transport.close()
 
     def _tick(self):
         self.connection.write(self.frames[self.next])

@@ -67,8 +67,8 @@ class FakeUpstream:
         self.url = line.split()[-1]
         self.pid = self.process.pid
 
-    def set_delay(self, delay_ms):
-        http_json("POST", f"{self.url}/__bench/settings", {"delay_ms": delay_ms})
+    def set_delay(self, delay_ms, cut_every=0):
+        http_json("POST", f"{self.url}/__bench/settings", {"delay_ms": delay_ms, "cut_every": cut_every})
 
     def stats(self):
         return http_json("GET", f"{self.url}/__bench/stats")

@@ -29,3 +29,13 @@ def test_quick_benchmark_completes_with_correct_replies(tmp_path):
             assert result["ztoapi"]["ztoapi_cpu_s"] is not None
             assert result["ztoapi"]["ztoapi_peak_rss_mb"] > 0
     assert "| (b) " in (tmp_path / "quick.md").read_text()
+
+
+def test_fault_injected_load_marks_exactly_the_cut_streams(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "bench.endurance", "faults", "--requests", "60",
+                           "--concurrency", "6", "--results", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    verdict = json.loads((tmp_path / "faults.json").read_text())["verdict"]
+    assert verdict == {"requests": 60, "cut_upstream": 6, "error_events": 6, "other_errors": {},
+                       "complete_and_correct": 54, "passed": True}
