@@ -58,11 +58,16 @@ class Sampler(threading.Thread):
     def run(self):
         began = time.monotonic()
         while not self.stopping.wait(SAMPLE_SECONDS):
-            self.samples.append({"t_s": round(time.monotonic() - began),
-                                 "rss_mb": round(procstat.memory_mb(self.worker)["rss"], 1),
-                                 "fds": procstat.open_fds(self.worker),
-                                 "upstream_connections": self.fake.stats()["open_connections"]})
-            print(f"[soak] {self.samples[-1]}", file=sys.stderr, flush=True)
+            try:
+                sample = {"t_s": round(time.monotonic() - began),
+                          "rss_mb": round(procstat.memory_mb(self.worker)["rss"], 1),
+                          "fds": procstat.open_fds(self.worker),
+                          "upstream_connections": self.fake.stats()["open_connections"]}
+            except OSError as error:   # a busy fake answering late costs a sample, not the soak
+                print(f"[soak] sample skipped: {error!r}", file=sys.stderr, flush=True)
+                continue
+            self.samples.append(sample)
+            print(f"[soak] {sample}", file=sys.stderr, flush=True)
 
     def stop(self):
         self.stopping.set()
