@@ -89,6 +89,8 @@ def post_worker_init(worker):
     import gevent
 
     inflight = worker.wsgi.extensions["inflight"]
+    # read chat.z.ai's dialect, front-end version and model list now, not on the first request
+    gevent.spawn(worker.wsgi.extensions["zai"].warm)
 
     def exit_when_drained():
         while worker.alive:

@@ -10,6 +10,8 @@ from dataclasses import fields
 from urllib.parse import urlsplit
 
 THINK_TAGS_MODES = ("reasoning", "think", "strip", "raw")
+MODELS_SOURCES = ("auto", "builtin", "upstream")
+ZAI_DIALECTS = ("auto", "2026", "2025")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 
@@ -31,12 +33,14 @@ class Settings:
     default_stream: bool = True           # DEFAULT_STREAM: stream when a request omits `stream`
     enable_thinking: bool = True          # ENABLE_THINKING: ask GLM to think before answering
     think_tags_mode: str = "reasoning"    # THINK_TAGS_MODE: reasoning | think | strip | raw
-    models_source: str = "builtin"        # MODELS_SOURCE: builtin | upstream (merge chat.z.ai's list)
+    models_source: str = "auto"           # MODELS_SOURCE: auto (2026: chat.z.ai's list) | builtin | upstream
+    model_aliases: str = ""               # MODEL_ALIASES: "name=target" pairs, e.g. GLM-4.6=glm-4.7
     max_image_bytes: int = 10 * 2**20     # MAX_IMAGE_BYTES: largest image accepted
     image_fetch_timeout: float = 10.0     # IMAGE_FETCH_TIMEOUT: seconds to fetch an image URL
     allow_private_image_urls: bool = False  # ALLOW_PRIVATE_IMAGE_URLS: fetch from private addresses
     # upstream
-    upstream_url: str = "https://chat.z.ai/api/chat/completions"  # UPSTREAM_URL
+    upstream_url: str = "https://chat.z.ai/api/chat/completions"  # UPSTREAM_URL: its origin names chat.z.ai
+    zai_dialect: str = "auto"             # ZAI_DIALECT: auto (ask chat.z.ai's /api/config) | 2026 | 2025
     zai_token: str = ""                   # ZAI_TOKEN: logged-in token; empty = guest tokens
     anon_token_enabled: bool = True       # ANON_TOKEN_ENABLED: mint guest tokens
     zai_fe_version: str = ""              # ZAI_FE_VERSION: X-FE-Version; empty = built-in
@@ -66,8 +70,6 @@ class Settings:
 
     @property
     def upstream_origin(self):
-        if self.models_source not in ("builtin", "upstream"):
-            raise SettingsError(f"MODELS_SOURCE must be builtin or upstream, got {self.models_source!r}")
         parts = urlsplit(self.upstream_url)
         return f"{parts.scheme}://{parts.netloc}"
 
@@ -96,8 +98,16 @@ class Settings:
             raise SettingsError(
                 f"THINK_TAGS_MODE must be one of {', '.join(THINK_TAGS_MODES)}, "
                 f"got {self.think_tags_mode!r}")
-        if self.models_source not in ("builtin", "upstream"):
-            raise SettingsError(f"MODELS_SOURCE must be builtin or upstream, got {self.models_source!r}")
+        if self.models_source not in MODELS_SOURCES:
+            raise SettingsError(f"MODELS_SOURCE must be one of {', '.join(MODELS_SOURCES)}, "
+                                f"got {self.models_source!r}")
+        if self.zai_dialect not in ZAI_DIALECTS:
+            raise SettingsError(f"ZAI_DIALECT must be one of {', '.join(ZAI_DIALECTS)}, "
+                                f"got {self.zai_dialect!r}")
+        for pair in filter(str.strip, self.model_aliases.replace("\n", ",").split(",")):
+            name, equals, target = pair.partition("=")
+            if not equals or not name.strip() or not target.strip():
+                raise SettingsError(f"MODEL_ALIASES must be name=target pairs, got {pair.strip()!r}")
         parts = urlsplit(self.upstream_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise SettingsError(f"UPSTREAM_URL must be an http(s) URL, got {self.upstream_url!r}")

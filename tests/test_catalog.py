@@ -1,13 +1,27 @@
-"""The model table, name matching, upstream discovery, and the per-request decisions."""
+"""The model tables of both dialects, name matching, aliases, upstream discovery, and the
+per-request decisions."""
 import pytest
 
 from config.settings import Settings
-from ztoapi.catalog import MODELS
 from ztoapi.catalog import Catalog
+from ztoapi.catalog import parse_aliases
 from ztoapi.chat.request import chat_request
 from ztoapi.errors import ApiError
+from ztoapi.zai.models import MODELS_2025 as MODELS
+from ztoapi.zai.models import MODELS_2026
+from ztoapi.zai.models import RETIRED
+from ztoapi.zai.models import WebModels
+from ztoapi.zai.models import from_entries
 
 USER = [{"role": "user", "content": "hi"}]
+
+
+def catalog_2025(aliases=()):
+    return Catalog(lambda: (MODELS, {}), aliases)
+
+
+def catalog_2026(models=MODELS_2026, aliases=()):
+    return Catalog(lambda: (models, RETIRED), aliases)
 
 
 def test_documented_three_come_first_then_air_and_variants():
@@ -24,30 +38,32 @@ def test_documented_three_come_first_then_air_and_variants():
     ("GLM-4.5-AIR-THINKING", "GLM-4.5-Air-Thinking", "0727-106B-API"),
 ])
 def test_names_match_case_insensitively_with_aliases(name, model_id, upstream_id):
-    model = Catalog().find(name)
+    model = catalog_2025().find(name)
     assert (model.id, model.upstream_id) == (model_id, upstream_id)
 
 
 def test_unknown_model_is_404_not_a_fallback():
     with pytest.raises(ApiError) as caught:
-        Catalog().get_or_404("gpt-4o")
+        catalog_2025().get_or_404("gpt-4o")
     assert (caught.value.status, caught.value.code) == (404, "model_not_found")
+    assert caught.value.message == "The model `gpt-4o` does not exist or you do not have access to it."
 
 
 def test_cards_report_capabilities():
     cards = {m.id: m.card()["capabilities"] for m in MODELS}
-    assert cards["GLM-4.5V"] == {"vision": True, "thinking": True, "thinking_forced": False, "search": False}
+    assert cards["GLM-4.5V"] == {"vision": True, "thinking": True, "thinking_forced": False, "search": False,
+                                 "reasoning_effort": False}
     assert cards["GLM-4.6-Thinking"]["thinking_forced"] is True
     assert cards["GLM-4.5-Search"]["search"] is True
 
 
-def upstream_entry(upstream_id, name, active=True, vision=False):
+def upstream_entry(upstream_id, name, active=True, vision=False, **capabilities):
     return {"id": upstream_id, "name": name,
             "info": {"is_active": active, "created_at": 1750000000,
-                     "meta": {"capabilities": {"vision": vision}}}}
+                     "meta": {"capabilities": {"vision": vision, **capabilities}}}}
 
 
-def test_upstream_discovery_adds_models_the_table_lacks_and_is_cached():
+def test_upstream_discovery_adds_models_the_2025_table_lacks_and_is_cached():
     calls = []
 
     def discover():
@@ -55,7 +71,8 @@ def test_upstream_discovery_adds_models_the_table_lacks_and_is_cached():
         return [upstream_entry("0727-360B-API", "GLM-4.5"), upstream_entry("0808-360B-DR", "Z1-Rumination"),
                 upstream_entry("old-model", "Old", active=False), upstream_entry("glm-9v", "GLM-9V", vision=True)]
     now = [0.0]
-    catalog = Catalog(discover, clock=lambda: now[0])
+    web = WebModels(discover, "upstream", clock=lambda: now[0])
+    catalog = Catalog(lambda: (web.models("2025"), {}))
     ids = [m.id for m in catalog.models()]
     assert ids == [m.id for m in MODELS] + ["Z1-Rumination", "GLM-9V"]
     assert catalog.find("z1-rumination").upstream_id == "0808-360B-DR"
@@ -69,15 +86,81 @@ def test_upstream_discovery_adds_models_the_table_lacks_and_is_cached():
     assert len(calls) == 2
 
 
-def test_upstream_discovery_failure_keeps_the_built_in_table():
+def test_2025_with_auto_source_reads_no_list():
+    def discover():
+        raise AssertionError("the 2025 dialect keeps to its table unless MODELS_SOURCE=upstream")
+    assert WebModels(discover, "auto").models("2025") == MODELS
+
+
+def test_upstream_discovery_failure_keeps_the_built_in_tables():
     def discover():
         raise ConnectionError("unreachable")
-    assert Catalog(discover).models() == MODELS
+    web = WebModels(discover, "upstream")
+    assert web.models("2025") == MODELS
+    assert web.models("2026") == MODELS_2026
+
+
+ENTRIES_2026 = [
+    upstream_entry("x-preview-l", "GLM-5.3-Flash", think=True, web_search=True),
+    upstream_entry("glm-5.2", "GLM-5.2", think=True, web_search=True, reasoning_effort=True),
+    upstream_entry("GLM-5v-Turbo", "GLM-5V-Turbo", vision=True, think=True),
+    upstream_entry("glm-4.7", "GLM-4.7", think=True, web_search=False),
+    upstream_entry("0727-360B-API", "GLM-4.5", think=True, web_search=True),
+    upstream_entry("zero", "Z1-32B", think=False, web_search=False),
+    upstream_entry("retired", "Gone", active=False),
+]
+
+
+def test_the_2026_list_is_chat_z_ai_s_names_then_variants_by_capability():
+    models = from_entries(ENTRIES_2026)
+    assert [m.id for m in models] == [
+        "GLM-5.3-Flash", "GLM-5.2", "GLM-5V-Turbo", "GLM-4.7", "GLM-4.5", "Z1-32B",
+        "GLM-5.3-Flash-Thinking", "GLM-5.3-Flash-Search", "GLM-5.2-Thinking", "GLM-5.2-Search",
+        "GLM-4.7-Thinking", "GLM-4.5-Thinking", "GLM-4.5-Search"]
+    catalog = catalog_2026(models)
+    assert catalog.find("x-preview-l").id == "GLM-5.3-Flash"
+    assert catalog.find("glm-5.3-flash").upstream_id == "x-preview-l"
+    assert catalog.find("glm-5v-turbo").vision is True
+    assert catalog.find("GLM-5.2").reasoning_effort is True
+    assert catalog.find("GLM-4.7").reasoning_effort is False
+    assert catalog.find("Z1-32B").can_think is False
+    assert catalog.find("Gone") is None
+
+
+def test_the_2026_list_is_read_once_and_used_for_that_dialect():
+    calls = []
+    web = WebModels(lambda: calls.append(1) or ENTRIES_2026, "auto")
+    assert [m.id for m in web.models("2026")][:2] == ["GLM-5.3-Flash", "GLM-5.2"]
+    assert web.models("2026") is web.models("2026")
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("name, successor", [("GLM-4.6", "GLM-4.7"), ("glm-4.5v", "GLM-4.6V"),
+                                             ("GLM-4-6-API-V1", "GLM-4.7")])
+def test_a_name_chat_z_ai_retired_is_404_naming_its_successor(name, successor):
+    with pytest.raises(ApiError) as caught:
+        catalog_2026().get_or_404(name)
+    assert (caught.value.status, caught.value.code, caught.value.param) == (404, "model_not_found", "model")
+    assert f"`{name}` is no longer offered by chat.z.ai" in caught.value.message
+    assert f"continues as {successor}" in caught.value.message
+    assert "MODEL_ALIASES" in caught.value.message
+
+
+def test_glm_4_5_keeps_working_in_2026_while_chat_z_ai_lists_it():
+    assert catalog_2026().find("GLM-4.5").upstream_id == "0727-360B-API"
+
+
+def test_model_aliases_map_a_retired_name_on_purpose():
+    catalog = catalog_2026(aliases=parse_aliases("GLM-4.6=glm-4.7, GLM-4.5V=GLM-4.6V\nmine=nothing"))
+    assert (catalog.find("glm-4.6").id, catalog.find("glm-4.6").upstream_id) == ("GLM-4.6", "glm-4.7")
+    assert catalog.find("GLM-4.5V").vision is True
+    assert catalog.find("mine") is None
+    assert "GLM-4.6" in [m.id for m in catalog.models()]
 
 
 def decide(body, model="GLM-4.5", **settings):
     settings = Settings.from_env({}, **settings)
-    return chat_request({"model": model, "messages": USER, **body}, settings, Catalog().find(model))
+    return chat_request({"model": model, "messages": USER, **body}, settings, catalog_2025().find(model))
 
 
 @pytest.mark.parametrize("body, model, default, thinks", [
@@ -109,10 +192,10 @@ def test_model_defaults_fill_in_unset_params():
 
 def test_think_tags_mode_header_overrides_the_setting():
     settings = Settings.from_env({})
-    chat = chat_request({"model": "GLM-4.5", "messages": USER}, settings, Catalog().find("GLM-4.5"),
+    chat = chat_request({"model": "GLM-4.5", "messages": USER}, settings, catalog_2025().find("GLM-4.5"),
                         think_mode="Strip")
     assert chat.think_mode == "strip"
     with pytest.raises(ApiError) as caught:
-        chat_request({"model": "GLM-4.5", "messages": USER}, settings, Catalog().find("GLM-4.5"),
+        chat_request({"model": "GLM-4.5", "messages": USER}, settings, catalog_2025().find("GLM-4.5"),
                      think_mode="loud")
     assert (caught.value.status, caught.value.param) == (400, "X-Think-Tags-Mode")

@@ -138,7 +138,7 @@ def test_credential_pool_masks_tokens_and_counts_states():
         "host:1": [{"token": "...def456", "guest": True, "state": "cooling down for 12 s", "uses": 1},
                    {"token": "...ghi789", "guest": False, "state": "invalid (rejected with 401)",
                     "uses": 2}]})
-    assert pool["counts"] == {"ok": 1, "cooling": 1, "invalid": 1}
+    assert pool["counts"] == {"ok": 1, "cooling": 1, "invalid": 1, "captcha": 0}
     assert [worker["worker"] for worker in pool["workers"]] == ["host:1", "host:2"]
     assert pool["workers"][1]["credentials"] == [
         {"token": "...abc123", "guest": False, "state": "ok", "uses": 4}]
@@ -323,7 +323,7 @@ def test_credentials_show_the_pool_with_masked_tokens(client, fake):
     assert credential["uses"] == 1
     token = fake.requests[-1]["headers"]["authorization"].removeprefix("Bearer ")
     assert credential["token"] == "..." + token[-6:]
-    assert pool["counts"] == {"ok": 1, "cooling": 0, "invalid": 0}
+    assert pool["counts"] == {"ok": 1, "cooling": 0, "invalid": 0, "captcha": 0}
 
 
 def test_nothing_secret_in_any_response(client, fake):

@@ -137,7 +137,9 @@ def test_healthz_and_readyz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.get_json() == {"status": "ready", "checks": {"credentials": "ok", "store": "ok"}}
+    assert ready.get_json() == {"status": "ready", "checks": {"credentials": "ok", "store": "ok"},
+                                "upstream": {"web": {"dialect": "2025",
+                                                     "dialect_source": "/api/config answered 404"}}}
 
 
 def test_readyz_without_a_usable_credential(fake, tmp_path):

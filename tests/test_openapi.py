@@ -9,6 +9,7 @@ from tests.e2e.test_docs_examples import CURL_NON_STREAMING
 from tests.e2e.test_docs_examples import PYTHON_EXAMPLE
 from ztoapi import docs_page
 from ztoapi.catalog import Catalog
+from ztoapi.catalog import Model
 
 JS_EXAMPLE = (Path(__file__).resolve().parent / "js" / "docs_example.js").read_text()
 PATHS = {"/v1/chat/completions", "/v1/models", "/v1/models/{model}", "/v1/messages",
@@ -136,7 +137,8 @@ def test_docs_page_lists_the_catalog_models(app, client):
     for model_id in ("GLM-4.5", "GLM-4.6", "GLM-4.5V", "GLM-4.5-Air", "GLM-4.6-Thinking", "GLM-4.5-Search"):
         assert f"<tr><td><code>{model_id}</code></td>" in rv.text
         assert f"{{&quot;id&quot;: &quot;{model_id}&quot;, &quot;object&quot;: &quot;model&quot;" in rv.text
-    app.extensions["catalog"] = Catalog(lambda: [{"id": "glm-5", "name": "GLM-5", "info": {}}])
+    glm5 = (Model("GLM-5", "glm-5", 0),)
+    app.extensions["catalog"] = Catalog(lambda: (glm5, {}))
     assert "<tr><td><code>GLM-5</code></td>" in client.get("/docs").text
 
 

@@ -22,7 +22,7 @@ from ztoapi.errors import ApiError
 from ztoapi.zai.document import ANSWER
 from ztoapi.zai.document import REASONING
 from ztoapi.zai.document import Document
-from ztoapi.zai.reply import Reply
+from ztoapi.zai.reply import ZaiStream as Reply
 
 LONG = int(os.environ.get("FUZZ_EXAMPLES", "0"))
 PROPERTY = settings(max_examples=LONG // 10 or 400, deadline=None, database=None, derandomize=not LONG,
@@ -69,7 +69,7 @@ def read(blocks, keep_markup=False):
     for batch in reply.batches():
         for kind, text in batch:
             out[kind] = out.get(kind, "") + text
-    return out, reply.usage, reply.done, reply.document.sources
+    return out, reply.usage, reply.done, reply.sources
 
 
 @st.composite

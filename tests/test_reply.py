@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from ztoapi.errors import ApiError
-from ztoapi.zai.reply import Reply
+from ztoapi.zai.reply import ZaiStream as Reply
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "zai-glm46-thinking.sse"
 ANSWER = ("Hey there! I'm doing great, thanks for asking. As an AI, I'm always ready and eager to "

@@ -1,6 +1,6 @@
 """The chat.z.ai client against a `responses` mock: what it sends, how it retries, what it reads.
 
-The tests drive `ZaiClient(settings, sleep=...).start(chat)`, read the reply with `pump.next(5)`
+The tests drive `ZaiClient(settings, sleep=...).open(chat)`, read the reply with `reply.next(5)`
 until None, and assert on the requests `responses` recorded. The mocked origin is
 `https://upstream.test`, so a hard-coded `chat.z.ai` in the client would show up as a miss.
 Every client reads the front-end version from `GET {origin}/` first, unless ZAI_FE_VERSION is set.
@@ -24,12 +24,13 @@ from responses import matchers
 
 from config.settings import Settings
 from ztoapi.catalog import Catalog
+from ztoapi.zai.models import MODELS_2025
 from ztoapi.chat.request import chat_request
 from ztoapi.errors import ApiError
 from ztoapi.zai import client as client_module
 from ztoapi.zai.client import ZaiClient
 from ztoapi.zai.credentials import Credential
-from ztoapi.zai.reply import QUIET
+from ztoapi.upstream.reply import QUIET
 from ztoapi.zai.signing import secret_bytes
 from ztoapi.zai.signing import sign
 from ztoapi.zai.version import FALLBACK
@@ -84,7 +85,8 @@ USAGE = {"prompt_tokens": 34, "completion_tokens": 12, "total_tokens": 46,
 
 
 def settings(**overrides):
-    return Settings.from_env({}, upstream_url=COMPLETIONS, **overrides)
+    """The 2025 dialect (these tests are about it), so no GET /api/config either."""
+    return Settings.from_env({}, upstream_url=COMPLETIONS, **{"zai_dialect": "2025", **overrides})
 
 
 def make_client(**overrides):
@@ -93,7 +95,7 @@ def make_client(**overrides):
 
 
 def chat(body=BODY, config=None, client_token=None):
-    model = Catalog().get_or_404(body["model"])
+    model = Catalog(lambda: (MODELS_2025, {})).get_or_404(body["model"])
     return chat_request(body, config or settings(), model, client_token=client_token)
 
 
@@ -162,11 +164,11 @@ class StalledBody(io.BufferedReader):
         return b""
 
 
-def read_all(pump, first):
-    """Every (kind, text) piece of a started reply, in order."""
-    pieces = list(first)
+def read_all(reply):
+    """Every (kind, text) piece of an opened reply, in order."""
+    pieces = []
     while True:
-        batch = pump.next(5)
+        batch = reply.next(5)
         assert batch is not QUIET, "the reply went quiet for 5 s"
         if batch is None:
             return pieces
@@ -198,7 +200,7 @@ def bearers(upstream):
 def raised(client, chat_request_):
     """The ApiError that `client.start` raised."""
     with pytest.raises(ApiError) as caught:
-        client.start(chat_request_)
+        client.open(chat_request_)
     return caught.value
 
 
@@ -247,7 +249,7 @@ def test_front_end_version_is_detected_from_the_home_page(upstream):
     add_home(upstream)
     add_guest(upstream)
     add_completion(upstream)
-    make_client(upstream_connect_timeout=3.0, upstream_read_timeout=45.0).start(chat())
+    make_client(upstream_connect_timeout=3.0, upstream_read_timeout=45.0).open(chat())
     home = upstream.calls[0].request
     assert calls(upstream) == [GET_HOME, MINT, POST]
     assert home.url == HOME
@@ -263,8 +265,8 @@ def test_front_end_version_is_detected_once_and_cached(upstream):
     add_guest(upstream)
     add_completion(upstream)
     client = make_client()
-    client.start(chat())
-    client.start(chat())
+    client.open(chat())
+    client.open(chat())
     assert calls(upstream) == [GET_HOME, MINT, POST, POST]
     assert [call.request.headers["X-FE-Version"] for call in posts(upstream)] == [DETECTED, DETECTED]
 
@@ -272,7 +274,7 @@ def test_front_end_version_is_detected_once_and_cached(upstream):
 def test_fe_version_setting_means_no_home_page_call(upstream):
     add_guest(upstream)
     add_completion(upstream)
-    make_client(zai_fe_version="prod-fe-1.0.999").start(chat())
+    make_client(zai_fe_version="prod-fe-1.0.999").open(chat())
     assert calls(upstream) == [MINT, POST]
     assert upstream.calls[0].request.headers["X-FE-Version"] == "prod-fe-1.0.999"
     assert upstream.calls[1].request.headers["X-FE-Version"] == "prod-fe-1.0.999"
@@ -286,7 +288,7 @@ def test_fe_version_setting_means_no_home_page_call(upstream):
 def test_an_undetectable_version_falls_back_to_the_built_in_one(upstream, home):
     upstream.get(HOME, **home)
     add_completion(upstream)
-    make_client(zai_token=USER_TOKEN).start(chat())
+    make_client(zai_token=USER_TOKEN).open(chat())
     assert calls(upstream) == [GET_HOME, POST]
     assert posts(upstream)[0].request.headers["X-FE-Version"] == FALLBACK
 
@@ -297,7 +299,7 @@ def test_guest_token_is_minted_with_a_plain_browser_get(upstream):
     add_home(upstream)
     add_guest(upstream)
     add_completion(upstream)
-    make_client().start(chat())
+    make_client().open(chat())
     mint = upstream.calls[1]
     assert mint.request.method == "GET"
     assert mint.request.url == AUTHS
@@ -313,7 +315,7 @@ def test_guest_token_call_has_an_explicit_timeout(upstream):
     add_home(upstream)
     add_guest(upstream)
     add_completion(upstream)
-    make_client(upstream_connect_timeout=3.0, upstream_read_timeout=45.0).start(chat())
+    make_client(upstream_connect_timeout=3.0, upstream_read_timeout=45.0).open(chat())
     assert upstream.calls[1].request.req_kwargs["timeout"] == (3.0, 15)
 
 
@@ -322,8 +324,8 @@ def test_guest_token_is_minted_once_and_reused(upstream):
     add_guest(upstream)
     add_completion(upstream)
     client = make_client()
-    client.start(chat())
-    client.start(chat())
+    client.open(chat())
+    client.open(chat())
     assert calls(upstream) == [GET_HOME, MINT, POST, POST]
     assert bearers(upstream) == [GUEST_TOKEN, GUEST_TOKEN]
 
@@ -331,7 +333,7 @@ def test_guest_token_is_minted_once_and_reused(upstream):
 def test_configured_token_means_no_auths_call(upstream):
     add_home(upstream)
     add_completion(upstream)
-    make_client(zai_token=USER_TOKEN).start(chat())
+    make_client(zai_token=USER_TOKEN).open(chat())
     assert calls(upstream) == [GET_HOME, POST]
     assert bearers(upstream) == [USER_TOKEN]
     assert sent_query(upstream.calls[1])["user_id"] == USER_ID
@@ -343,7 +345,7 @@ def test_completion_url_and_query(upstream):
     add_home(upstream)
     add_guest(upstream)
     add_completion(upstream)
-    make_client().start(chat())
+    make_client().open(chat())
     post = posts(upstream)[0]
     body = json.loads(post.request.body)
     query = sent_query(post)
@@ -362,8 +364,8 @@ def test_completion_request_ids_are_fresh_per_call(upstream):
     add_guest(upstream)
     add_completion(upstream)
     client = make_client()
-    client.start(chat())
-    client.start(chat())
+    client.open(chat())
+    client.open(chat())
     first, second = posts(upstream)
     assert sent_query(first)["requestId"] != sent_query(second)["requestId"]
     assert json.loads(first.request.body)["chat_id"] != json.loads(second.request.body)["chat_id"]
@@ -374,7 +376,7 @@ def test_completion_headers(upstream):
     add_home(upstream)
     add_guest(upstream)
     add_completion(upstream)
-    make_client().start(chat())
+    make_client().open(chat())
     post = posts(upstream)[0].request
     chat_id = json.loads(post.body)["chat_id"]
     assert post.headers["Authorization"] == f"Bearer {GUEST_TOKEN}"
@@ -391,7 +393,7 @@ def test_signature_matches_what_was_sent(upstream):
     add_home(upstream)
     add_guest(upstream)
     add_completion(upstream)
-    make_client().start(chat())
+    make_client().open(chat())
     post = posts(upstream)[0]
     query = sent_query(post)
     prompt = json.loads(post.request.body)["signature_prompt"]
@@ -404,7 +406,7 @@ def test_signature_uses_the_configured_secret(upstream):
     add_home(upstream)
     add_guest(upstream)
     add_completion(upstream)
-    make_client(zai_signing_secret="junjie").start(chat())
+    make_client(zai_signing_secret="junjie").open(chat())
     post = posts(upstream)[0]
     query = sent_query(post)
     expected = sign("Hello, 世界", query["requestId"], int(query["timestamp"]), GUEST_ID,
@@ -417,7 +419,7 @@ def test_each_retry_is_signed_afresh(upstream):
     add_guest(upstream)
     upstream.post(COMPLETIONS, status=500, body="Internal Server Error")
     add_completion(upstream)
-    make_client().start(chat())
+    make_client().open(chat())
     first, second = posts(upstream)
     assert sent_query(first)["requestId"] != sent_query(second)["requestId"]
     for post in (first, second):
@@ -430,7 +432,7 @@ def test_completion_body_fields(upstream):
     add_home(upstream)
     add_guest(upstream)
     add_completion(upstream)
-    make_client().start(chat())
+    make_client().open(chat())
     body = json.loads(posts(upstream)[0].request.body)
     assert body["stream"] is True
     assert body["model"] == "GLM-4-6-API-V1"
@@ -453,7 +455,7 @@ def test_body_streams_and_thinking_follows_the_request(upstream):
     add_completion(upstream)
     body = {"model": "GLM-4.5", "stream": False, "enable_thinking": False,
             "messages": [{"role": "user", "content": "hi"}]}
-    make_client().start(chat(body))
+    make_client().open(chat(body))
     sent = json.loads(posts(upstream)[0].request.body)
     assert sent["stream"] is True
     assert sent["model"] == "0727-360B-API"
@@ -469,7 +471,7 @@ def test_signature_prompt_of_a_vision_message_joins_its_text_parts(upstream):
         {"type": "text", "text": "What is"},
         {"type": "image_url", "image_url": {"url": "https://img.test/cat.png"}},
         {"type": "text", "text": "in this picture?"}]}]}
-    make_client().start(chat(body))
+    make_client().open(chat(body))
     post = posts(upstream)[0]
     query = sent_query(post)
     assert json.loads(post.request.body)["signature_prompt"] == "What is\nin this picture?"
@@ -484,7 +486,7 @@ def test_completion_is_streamed_with_connect_and_backstop_read_timeouts(upstream
     add_guest(upstream)
     add_completion(upstream)
     make_client(upstream_connect_timeout=3.0, upstream_first_event_timeout=first_event,
-                upstream_read_timeout=read).start(chat())
+                upstream_read_timeout=read).open(chat())
     post = posts(upstream)[0].request
     assert post.req_kwargs["stream"] is True
     assert post.req_kwargs["timeout"] == (3.0, backstop), \
@@ -498,8 +500,8 @@ def test_500_then_200_is_retried_to_success(upstream):
     add_guest(upstream)
     upstream.post(COMPLETIONS, status=500, body="Internal Server Error")
     add_completion(upstream)
-    pump, first = make_client().start(chat())
-    assert read_all(pump, first) == [("answer", "Hi")]
+    reply = make_client().open(chat())
+    assert read_all(reply) == [("answer", "Hi")]
     assert calls(upstream) == [GET_HOME, MINT, POST, POST]
     assert bearers(upstream) == [GUEST_TOKEN, GUEST_TOKEN], "a 500 does not throw the guest away"
 
@@ -521,8 +523,8 @@ def test_connection_error_then_success(upstream):
     add_guest(upstream)
     upstream.post(COMPLETIONS, body=requests.ConnectionError("Connection refused"))
     add_completion(upstream)
-    pump, first = make_client().start(chat())
-    assert read_all(pump, first) == [("answer", "Hi")]
+    reply = make_client().open(chat())
+    assert read_all(reply) == [("answer", "Hi")]
     assert len(posts(upstream)) == 2
 
 
@@ -562,7 +564,7 @@ def test_backoff_sleeps_are_jittered_below_the_cap(upstream):
     upstream.post(COMPLETIONS, status=500, body="Internal Server Error")
     slept = []
     with pytest.raises(ApiError):
-        ZaiClient(settings(), sleep=slept.append).start(chat())
+        ZaiClient(settings(), sleep=slept.append).open(chat())
     assert len(slept) == 2, "a sleep between attempts, none after the last"
     assert 0 <= slept[0] <= 0.25
     assert 0 <= slept[1] <= 0.5
@@ -575,7 +577,7 @@ def test_backoff_doubles_up_to_two_seconds(upstream, monkeypatch):
     upstream.post(COMPLETIONS, status=500, body="Internal Server Error")
     slept = []
     with pytest.raises(ApiError):
-        ZaiClient(settings(upstream_max_retries=6), sleep=slept.append).start(chat())
+        ZaiClient(settings(upstream_max_retries=6), sleep=slept.append).open(chat())
     assert slept == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
 
 
@@ -595,7 +597,7 @@ def test_three_failures_in_a_row_rest_a_token(upstream):
     add_completion(upstream, match=for_token(T2))
     client = make_client(zai_token=f"{T1},{T2}", anon_token_enabled=False)
     for _ in range(4):
-        client.start(chat())
+        client.open(chat())
     assert bearers(upstream) == [T1, T2, T1, T2, T1, T2, T2]
     assert client.pool.state()[0]["token"] == "...one111"
     assert client.pool.state()[0]["state"] == "cooling down for 30 s"
@@ -665,8 +667,8 @@ def test_426_redetects_the_version_and_retries_once_with_the_new_one(upstream):
     add_home(upstream, "prod-fe-1.0.121")
     upstream.post(COMPLETIONS, status=426, json={"detail": "Your client version check is failed"})
     add_completion(upstream)
-    pump, first = make_client(zai_token=USER_TOKEN).start(chat())
-    assert read_all(pump, first) == [("answer", "Hi")]
+    reply = make_client(zai_token=USER_TOKEN).open(chat())
+    assert read_all(reply) == [("answer", "Hi")]
     assert calls(upstream) == [GET_HOME, POST, GET_HOME, POST]
     assert [call.request.headers["X-FE-Version"] for call in posts(upstream)] == [
         DETECTED, "prod-fe-1.0.121"]
@@ -703,7 +705,7 @@ def test_426_after_the_fallback_is_not_retried_when_detection_finds_the_same_ver
     add_home(upstream, FALLBACK)
     upstream.post(COMPLETIONS, status=426, json={"detail": "Your client version check is failed"})
     with pytest.raises(ApiError):
-        make_client(zai_token=USER_TOKEN).start(chat())
+        make_client(zai_token=USER_TOKEN).open(chat())
     assert [call.request.headers["X-FE-Version"] for call in posts(upstream)] == [FALLBACK], (
         f"the first detection failed, so {FALLBACK} was sent and rejected; the re-detection found "
         f"{FALLBACK} again, so the header would not change and a retry cannot help")
@@ -749,7 +751,7 @@ def test_configured_tokens_are_used_in_rotation(upstream, separator):
     add_completion(upstream)
     client = make_client(zai_token=f"{T1}{separator}{T2}")
     for _ in range(4):
-        client.start(chat())
+        client.open(chat())
     assert bearers(upstream) == [T1, T2, T1, T2]
     assert [sent_query(call)["user_id"] for call in posts(upstream)] == [T1_ID, T2_ID, T1_ID, T2_ID]
 
@@ -759,10 +761,10 @@ def test_401_on_a_token_moves_to_the_next_and_never_uses_it_again(upstream):
     upstream.post(COMPLETIONS, status=401, json={"detail": "token is invalid"}, match=for_token(T1))
     add_completion(upstream, match=for_token(T2))
     client = make_client(zai_token=f"{T1},{T2}", anon_token_enabled=False)
-    pump, first = client.start(chat())
-    assert read_all(pump, first) == [("answer", "Hi")]
-    client.start(chat())
-    client.start(chat())
+    reply = client.open(chat())
+    assert read_all(reply) == [("answer", "Hi")]
+    client.open(chat())
+    client.open(chat())
     assert bearers(upstream) == [T1, T2, T2, T2]
     assert client.pool.state()[0] == {"token": "...one111", "guest": False,
                                       "state": "invalid (rejected with 401)", "uses": 1}
@@ -803,9 +805,9 @@ def test_every_token_invalid_falls_back_to_a_guest(upstream):
     upstream.post(COMPLETIONS, status=401, json={"detail": "token is invalid"}, match=for_token(T2))
     add_completion(upstream, match=for_token(GUEST_TOKEN))
     client = make_client(zai_token=f"{T1},{T2}")
-    pump, first = client.start(chat())
-    assert read_all(pump, first) == [("answer", "Hi")]
-    client.start(chat())
+    reply = client.open(chat())
+    assert read_all(reply) == [("answer", "Hi")]
+    client.open(chat())
     assert calls(upstream) == [GET_HOME, POST, POST, MINT, POST, POST]
     assert bearers(upstream) == [T1, T2, GUEST_TOKEN, GUEST_TOKEN]
 
@@ -820,12 +822,12 @@ def test_429_with_retry_after_rests_the_token_for_that_long(upstream):
     client = ZaiClient(settings(zai_token=f"{T1},{T2}", anon_token_enabled=False), sleep=slept.append)
     clock = Clock()
     client.pool.clock = clock
-    pump, first = client.start(chat())
-    assert read_all(pump, first) == [("answer", "Hi")]
+    reply = client.open(chat())
+    assert read_all(reply) == [("answer", "Hi")]
     clock.now += 29
-    client.start(chat())
+    client.open(chat())
     clock.now += 2
-    client.start(chat())
+    client.open(chat())
     assert bearers(upstream) == [T1, T2, T2, T1], "T1 rests 30 s, then is back"
     assert slept == [0.0], "another credential takes over at once"
 
@@ -838,9 +840,9 @@ def test_429_without_retry_after_rests_the_token_for_the_cooldown(upstream):
                          token_cooldown_seconds=30.0)
     clock = Clock()
     client.pool.clock = clock
-    client.start(chat())
+    client.open(chat())
     clock.now += 5
-    client.start(chat())
+    client.open(chat())
     assert bearers(upstream) == [T1, T2, T2], (
         "a 429 without Retry-After should rest T1 for TOKEN_COOLDOWN_SECONDS (30 s); "
         "it was used again 5 s later")
@@ -887,7 +889,7 @@ def test_the_guest_pool_keeps_at_most_guest_pool_size(upstream):
     upstream.post(COMPLETIONS, status=429, json={"detail": "Too many requests"})
     client = make_client(guest_pool_size=2, upstream_max_retries=3)
     with pytest.raises(ApiError):
-        client.start(chat())
+        client.open(chat())
     assert calls(upstream).count(MINT) == 4
     assert [entry["guest"] for entry in client.pool.state()] == [True, True]
 
@@ -901,11 +903,11 @@ def test_401_with_a_guest_mints_a_new_guest_and_retries(upstream):
     upstream.post(COMPLETIONS, status=401,
                   json={"detail": "Your session has expired or the token is invalid."})
     add_completion(upstream)
-    pump, first = make_client().start(chat())
+    reply = make_client().open(chat())
     assert calls(upstream) == [GET_HOME, MINT, POST, MINT, POST]
     assert bearers(upstream) == [GUEST_TOKEN, SECOND_GUEST_TOKEN]
     assert sent_query(posts(upstream)[1])["user_id"] == SECOND_GUEST_ID
-    assert read_all(pump, first) == [("answer", "Hi")]
+    assert read_all(reply) == [("answer", "Hi")]
 
 
 def test_the_new_guest_is_kept_after_a_401_retry(upstream):
@@ -915,8 +917,8 @@ def test_the_new_guest_is_kept_after_a_401_retry(upstream):
     upstream.post(COMPLETIONS, status=401, json={"detail": "token is invalid"})
     add_completion(upstream)
     client = make_client()
-    client.start(chat())
-    client.start(chat())
+    client.open(chat())
+    client.open(chat())
     assert calls(upstream) == [GET_HOME, MINT, POST, MINT, POST, POST]
     assert bearers(upstream) == [GUEST_TOKEN, SECOND_GUEST_TOKEN, SECOND_GUEST_TOKEN]
 
@@ -941,8 +943,8 @@ def test_client_token_is_the_bearer_and_never_pooled(upstream):
     add_completion(upstream)
     client = make_client(zai_token=T1)
     before = client.pool.state()
-    pump, first = client.start(chat(client_token=CLIENT_TOKEN))
-    assert read_all(pump, first) == [("answer", "Hi")]
+    reply = client.open(chat(client_token=CLIENT_TOKEN))
+    assert read_all(reply) == [("answer", "Hi")]
     assert calls(upstream) == [GET_HOME, POST]
     assert bearers(upstream) == [CLIENT_TOKEN]
     assert sent_query(posts(upstream)[0])["user_id"] == "33333333-cccc-4ccc-8ccc-333333333333"
@@ -954,7 +956,7 @@ def test_client_token_without_configured_tokens_mints_no_guest(upstream):
     add_home(upstream)
     add_completion(upstream)
     client = make_client()
-    client.start(chat(client_token=CLIENT_TOKEN))
+    client.open(chat(client_token=CLIENT_TOKEN))
     assert calls(upstream) == [GET_HOME, POST]
     assert client.pool.state() == []
 
@@ -987,7 +989,7 @@ def test_client_token_is_not_logged(upstream, caplog):
     upstream.post(COMPLETIONS, status=500, body="Internal Server Error")
     add_completion(upstream)
     caplog.set_level(logging.DEBUG)
-    make_client().start(chat(client_token=CLIENT_TOKEN))
+    make_client().open(chat(client_token=CLIENT_TOKEN))
     assert caplog.records
     assert CLIENT_TOKEN.split(".")[1] not in caplog.text
     assert CLIENT_TOKEN.split(".")[2] not in caplog.text
@@ -1000,8 +1002,8 @@ def test_busy_event_is_retried_on_another_token(upstream):
     add_completion(upstream, BUSY, match=for_token(T1))
     add_completion(upstream, match=for_token(T2))
     client = make_client(zai_token=f"{T1},{T2}", anon_token_enabled=False)
-    pump, first = client.start(chat())
-    assert read_all(pump, first) == [("answer", "Hi")]
+    reply = client.open(chat())
+    assert read_all(reply) == [("answer", "Hi")]
     assert bearers(upstream) == [T1, T2]
     assert client.pool.state()[0]["state"].startswith("cooling down")
 
@@ -1060,8 +1062,8 @@ def test_in_band_401_moves_to_the_next_token(upstream):
                    match=for_token(T1))
     add_completion(upstream, match=for_token(T2))
     client = make_client(zai_token=f"{T1},{T2}", anon_token_enabled=False)
-    client.start(chat())
-    client.start(chat())
+    client.open(chat())
+    client.open(chat())
     assert bearers(upstream) == [T1, T2, T2]
 
 
@@ -1071,7 +1073,7 @@ def test_thinking_edit_and_answer_become_reasoning_and_answer_pieces(upstream):
     add_home(upstream)
     add_guest(upstream)
     add_completion(upstream, THINK_THEN_ANSWER)
-    pieces = read_all(*make_client().start(chat()))
+    pieces = read_all(make_client().open(chat()))
     assert joined(pieces, "reasoning") == "The user says hi.\nReply kindly."
     assert joined(pieces, "answer") == "Hello there!"
     kinds = [kind for kind, _ in pieces]
@@ -1082,10 +1084,10 @@ def test_reply_keeps_usage_and_stops_at_the_done_event(upstream):
     add_home(upstream)
     add_guest(upstream)
     add_completion(upstream, THINK_THEN_ANSWER)
-    pump, first = make_client().start(chat())
-    pieces = read_all(pump, first)
-    assert pump.reply.usage == USAGE
-    assert pump.reply.done is True
+    reply = make_client().open(chat())
+    pieces = read_all(reply)
+    assert reply.usage == USAGE
+    assert reply.stream.done is True
     assert "AFTER-DONE" not in joined(pieces, "answer")
 
 
@@ -1094,7 +1096,7 @@ def test_raw_mode_returns_the_details_header_and_close(upstream):
     add_guest(upstream)
     add_completion(upstream, THINK_THEN_ANSWER)
     config = settings(think_tags_mode="raw")
-    pieces = read_all(*ZaiClient(config, sleep=lambda seconds: None).start(chat(config=config)))
+    pieces = read_all(ZaiClient(config, sleep=lambda seconds: None).open(chat(config=config)))
     assert joined(pieces, "open_markup").startswith('<details type="reasoning"')
     assert joined(pieces, "close_markup") == "\n</details>\n"
     assert joined(pieces, "answer") == "Hello there!"
@@ -1104,24 +1106,24 @@ def test_the_real_capture_replays_to_its_answer(upstream):
     add_home(upstream)
     add_guest(upstream)
     add_completion(upstream, CAPTURE.read_bytes())
-    pump, first = make_client().start(chat())
-    pieces = read_all(pump, first)
+    reply = make_client().open(chat())
+    pieces = read_all(reply)
     assert joined(pieces, "answer") == ("Hey there! I'm doing great, thanks for asking. "
                                         "As an AI, I'm always ready and eager to help.\n\n"
                                         "What can I do for you today?")
     assert joined(pieces, "reasoning").startswith("1.  **Analyze the User's Input:**\n")
     assert "\n> " not in joined(pieces, "reasoning")
-    assert pump.reply.usage["completion_tokens"] == 1565
+    assert reply.usage["completion_tokens"] == 1565
 
 
 def test_a_body_without_done_is_a_cut_stream_after_the_first_batch(upstream):
     add_home(upstream)
     add_guest(upstream)
     add_completion(upstream, sse({"delta_content": "Half an ans", "phase": "answer"}))
-    pump, first = make_client().start(chat())
-    assert first == [("answer", "Half an ans")]
+    reply = make_client().open(chat())
+    assert reply.next(5) == [("answer", "Half an ans")]
     with pytest.raises(ApiError) as caught:
-        pump.next(5)
+        reply.next(5)
     assert caught.value.status == 502
     assert caught.value.code == "upstream_stream_cut"
     assert len(posts(upstream)) == 1, "never retried after the first event"
@@ -1132,10 +1134,10 @@ def test_a_read_timeout_mid_stream_is_upstream_timeout(upstream):
     add_guest(upstream)
     add_completion(upstream, FailingBody(sse({"delta_content": "x", "phase": "answer"}),
                                          socket.timeout("timed out")))
-    pump, first = make_client().start(chat())
-    assert first == [("answer", "x")]
+    reply = make_client().open(chat())
+    assert reply.next(5) == [("answer", "x")]
     with pytest.raises(ApiError) as caught:
-        pump.next(5)
+        reply.next(5)
     assert caught.value.status == 504
     assert caught.value.code == "upstream_timeout"
     assert len(posts(upstream)) == 1
@@ -1146,10 +1148,10 @@ def test_a_connection_reset_mid_stream_is_a_cut_stream(upstream):
     add_guest(upstream)
     add_completion(upstream, FailingBody(sse({"delta_content": "x", "phase": "answer"}),
                                          ConnectionResetError(104, "reset")))
-    pump, first = make_client().start(chat())
-    assert first == [("answer", "x")]
+    reply = make_client().open(chat())
+    assert reply.next(5) == [("answer", "x")]
     with pytest.raises(ApiError) as caught:
-        pump.next(5)
+        reply.next(5)
     assert caught.value.status == 502
     assert caught.value.code == "upstream_stream_cut"
     assert len(posts(upstream)) == 1
@@ -1160,12 +1162,12 @@ def test_a_silence_after_the_first_event_is_quiet_not_an_error(upstream):
     add_guest(upstream)
     body = StalledBody(sse({"delta_content": "x", "phase": "answer"}))
     add_completion(upstream, body)
-    pump, first = make_client().start(chat())
+    reply = make_client().open(chat())
     try:
-        assert first == [("answer", "x")]
-        assert pump.next(0.2) is QUIET
+        assert reply.next(5) == [("answer", "x")]
+        assert reply.next(0.2) is QUIET
     finally:
-        pump.close()
+        reply.close()
         body.release.set()
 
 
@@ -1186,9 +1188,9 @@ def test_noise_lines_are_skipped(upstream):
         b'data: {"type": "chat:completion", "data": {"delta_content": "Hel", "phase": "answer"}}\r\n\r\n'
         b'data:{"type": "chat:completion", "data": {"delta_content": "lo", "phase": "answer"}}\n\n'
         b'data: {"type": "chat:completion", "data": {"done": true, "phase": "done"}}\n\n'))
-    pump, first = make_client().start(chat())
-    assert read_all(pump, first) == [("answer", "Hel"), ("answer", "lo")]
-    assert pump.reply.done is True
+    reply = make_client().open(chat())
+    assert read_all(reply) == [("answer", "Hel"), ("answer", "lo")]
+    assert reply.stream.done is True
 
 
 # ---------------------------------------------------------------- guest minting failures
@@ -1255,8 +1257,8 @@ def test_a_failed_mint_is_tried_again_on_the_next_start(upstream):
     add_completion(upstream)
     client = make_client()
     with pytest.raises(ApiError):
-        client.start(chat())
-    client.start(chat())
+        client.open(chat())
+    client.open(chat())
     assert calls(upstream) == [GET_HOME, MINT, MINT, POST]
 
 
@@ -1277,8 +1279,8 @@ def test_set_cookie_is_not_stored_on_the_session(upstream):
     upstream.get(AUTHS, json={"token": GUEST_TOKEN}, headers={"Set-Cookie": "acw_tc=guest1; Path=/"})
     add_completion(upstream, headers={"Set-Cookie": "token=server-set; Path=/"})
     client = make_client()
-    client.start(chat())
-    client.start(chat())
+    client.open(chat())
+    client.open(chat())
     assert len(client.session.cookies) == 0
     assert "Cookie" not in posts(upstream)[1].request.headers
 
@@ -1338,7 +1340,7 @@ def test_debug_logs_carry_no_token_or_signature(upstream, caplog):
     upstream.post(COMPLETIONS, status=500, body="Internal Server Error", match=for_token(GUEST_TOKEN))
     add_completion(upstream, match=for_token(GUEST_TOKEN))
     caplog.set_level(logging.DEBUG)
-    make_client(zai_token=T1).start(chat())
+    make_client(zai_token=T1).open(chat())
     assert calls(upstream) == [GET_HOME, POST, MINT, POST, POST]
     signatures = [call.request.headers["X-Signature"] for call in posts(upstream)]
     assert "...one111" in caplog.text, "the disabled token is named by its suffix"

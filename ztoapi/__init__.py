@@ -29,12 +29,12 @@ def create_app(settings=None):
     cors.init_app(app, settings.cors_origins)
 
     from ztoapi.zai.client import ZaiClient
-    client = app.extensions["zai"] = ZaiClient(settings)
+    client = app.extensions["zai"] = app.extensions["upstream"] = ZaiClient(settings)
 
     from ztoapi.catalog import Catalog
+    from ztoapi.catalog import parse_aliases
     from ztoapi.images import ImageLoader
-    discover = client.model_list if settings.models_source == "upstream" else None
-    app.extensions["catalog"] = Catalog(discover)
+    app.extensions["catalog"] = Catalog(client.models, parse_aliases(settings.model_aliases))
     app.extensions["images"] = ImageLoader(settings)
 
     from ztoapi import limits

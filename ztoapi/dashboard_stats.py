@@ -115,7 +115,7 @@ def masked(token):
 
 def credential_pool(states_by_worker):
     """The workers' credential pools, tokens masked, and how many credentials are in each state."""
-    workers, counts = [], {"ok": 0, "cooling": 0, "invalid": 0}
+    workers, counts = [], {"ok": 0, "cooling": 0, "invalid": 0, "captcha": 0}
     for worker, states in sorted(states_by_worker.items()):
         credentials = [{"token": masked(state.get("token", "")), "guest": bool(state.get("guest")),
                         "state": str(state.get("state", "")), "uses": state.get("uses", 0)}
@@ -129,4 +129,4 @@ def credential_pool(states_by_worker):
 def state_kind(state):
     if state == "ok":
         return "ok"
-    return "invalid" if state.startswith("invalid") else "cooling"
+    return next((kind for kind in ("invalid", "captcha") if state.startswith(kind)), "cooling")

@@ -28,7 +28,7 @@ from ztoapi.errors import ApiError
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 TTFT_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60)
 CREDENTIAL_KINDS = ("configured", "guest")
-CREDENTIAL_STATES = ("ok", "cooling", "invalid")
+CREDENTIAL_STATES = ("ok", "cooling", "invalid", "captcha")
 CREDENTIALS_REFRESH_SECONDS = 5.0
 OTHER = "other"
 

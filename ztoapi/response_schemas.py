@@ -112,6 +112,8 @@ class Capabilities(Schema):
     thinking = fields.Boolean(required=True)
     thinking_forced = fields.Boolean(required=True)
     search = fields.Boolean(required=True)
+    reasoning_effort = described(fields.Boolean, "The upstream takes a reasoning effort for it.",
+                                 required=True)
 
 
 class Model(Schema):
@@ -190,3 +192,5 @@ class Readiness(Schema):
     status = choice("ready", "not ready", required=True)
     checks = described(fields.Dict, "Each check and its result: \"ok\" or what is wrong.",
                        keys=fields.String(), values=fields.String(), required=True)
+    upstream = described(fields.Dict, "Each upstream's state: for the web chat, the chat.z.ai "
+                                      "dialect spoken and how it was chosen.", keys=fields.String())

@@ -105,7 +105,7 @@ def test_counts_from_every_worker_add_up(gateway):
     workers = reload_workers(process)
     for _ in range(4):
         response = chat(base, "GLM-4.6", stream=True)
-        assert response.status_code == 200
+        assert response.status_code == 200, response.text
         reported = stream_usage(response)
         usage.update({("GLM-4.6", "in"): reported["prompt_tokens"],
                       ("GLM-4.6", "out"): reported["completion_tokens"]})

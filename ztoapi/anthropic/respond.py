@@ -7,21 +7,21 @@ from ztoapi.chat.completions import answer
 from ztoapi.chat.completions import shaped
 
 
-def respond(chat, client, waits, outcome, stop_sequences=(), max_tokens=None):
+def respond(chat, upstream, waits, outcome, stop_sequences=(), max_tokens=None):
     """The Response for `chat`. Failures before the first event raise ApiError (a real status)."""
-    pump, first = client.start(chat)
+    reply = upstream.open(chat)
     outcome["first_event"] = time.perf_counter()
     message = Message(chat, stop_sequences, max_tokens)
-    return answer(chat, pump, outcome,
-                  whole=lambda: aggregate(chat, message, first, pump, waits),
-                  events=lambda: relay(chat, message, first, pump, waits, outcome))
+    return answer(chat, reply, outcome,
+                  whole=lambda: aggregate(chat, message, reply, waits),
+                  events=lambda: relay(chat, message, reply, waits, outcome))
 
 
-def aggregate(chat, message, first, pump, waits):
+def aggregate(chat, message, reply, waits):
     """The whole reply as one message body; reading stops at a stop sequence."""
     events = []
-    for pairs in shaped(chat, first, pump, waits):
+    for pairs in shaped(chat, reply, waits):
         events += message.blocks.feed(pairs)
         if message.blocks.stop_sequence is not None:
             break
-    return message.body(events + message.blocks.finish(), pump.reply.usage)
+    return message.body(events + message.blocks.finish(), reply.usage)

@@ -8,7 +8,7 @@ from ztoapi.chat.completions import ClientGone
 from ztoapi.chat.completions import note_reply
 from ztoapi.chat.completions import shaped
 from ztoapi.errors import ApiError
-from ztoapi.zai.reply import QUIET
+from ztoapi.upstream.reply import QUIET
 
 log = logging.getLogger("ztoapi")
 
@@ -24,12 +24,12 @@ def frames(events):
 PING = frame({"type": "ping"})
 
 
-def relay(chat, message, first, pump, waits, outcome):
+def relay(chat, message, reply, waits, outcome):
     """SSE bytes: message_start and a ping, the blocks' events per upstream block (pings while it
     is quiet), then message_delta and message_stop. A failure becomes an error event, then the end."""
     try:
         yield frame(message.start()) + PING
-        for pairs in shaped(chat, first, pump, waits, keepalives=True):
+        for pairs in shaped(chat, reply, waits, keepalives=True):
             if pairs is QUIET:
                 yield PING
                 continue
@@ -38,17 +38,17 @@ def relay(chat, message, first, pump, waits, outcome):
                 yield frames(events)
             if message.blocks.stop_sequence is not None:
                 break
-        yield frames(message.blocks.finish() + [message.delta(pump.reply.usage), {"type": "message_stop"}])
-        note_reply(pump, outcome, "ok")
+        yield frames(message.blocks.finish() + [message.delta(reply.usage), {"type": "message_stop"}])
+        note_reply(reply, outcome, "ok")
     except ApiError as error:
-        note_reply(pump, outcome, error.code)
+        note_reply(reply, outcome, error.code)
         log.warning("upstream failed mid-stream: %s", error.message)
         yield frame(error_body(error))
     except ClientGone:
-        note_reply(pump, outcome, "client_gone")
+        note_reply(reply, outcome, "client_gone")
     except Exception:
         log.exception("relaying the reply failed")
-        note_reply(pump, outcome, "server_error")
+        note_reply(reply, outcome, "server_error")
         yield frame(error_body(ApiError(500, "The server had an error while relaying the reply.")))
     finally:
-        pump.close()
+        reply.close()

@@ -66,7 +66,7 @@ def create_message():
                    pipeline_headers(request.headers))
     g.summary = {"api": "anthropic", "model": chat.requested_model, "stream": chat.stream}
     waits = Waits(settings, client_gone_check(request.environ))
-    return respond(chat, extensions["zai"], waits, g.outcome, body.get("stop_sequences"),
+    return respond(chat, extensions["upstream"], waits, g.outcome, body.get("stop_sequences"),
                    body["max_tokens"])
 
 

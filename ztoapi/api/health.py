@@ -15,15 +15,12 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    checks = {"credentials": credentials_check(), "store": store_check()}
+    web = current_app.extensions["zai"].status()
+    checks = {"credentials": web["reason"], "store": store_check()}
     ready = all(check == "ok" for check in checks.values())
-    return {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
-
-
-def credentials_check():
-    if current_app.extensions["zai"].pool.usable():
-        return "ok"
-    return "no usable upstream credential"
+    return {"status": "ready" if ready else "not ready", "checks": checks,
+            "upstream": {"web": {"dialect": web["dialect"], "dialect_source": web["dialect_source"]}}}, \
+        200 if ready else 503
 
 
 def store_check():

@@ -48,7 +48,7 @@ def create_chat_completion():
                              chat.requested_model, chat.stream, len(chat.messages),
                              chat.enable_thinking, chat.params)
     waits = Waits(settings, client_gone_check(request.environ))
-    return respond(chat, extensions["zai"], waits, g.outcome)
+    return respond(chat, extensions["upstream"], waits, g.outcome)
 
 
 def json_body():

@@ -14,8 +14,9 @@ from ztoapi.chat.thinking import Shaper
 from ztoapi.chat.tools import ToolCallParser
 from ztoapi.chat.tools import unfenced
 from ztoapi.errors import ApiError
+from ztoapi.upstream import TOOL_CALL
+from ztoapi.upstream.reply import QUIET
 from ztoapi.zai import failures
-from ztoapi.zai.reply import QUIET
 
 log = logging.getLogger("ztoapi")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -55,38 +56,38 @@ def client_gone_check(environ):
     return gone
 
 
-def respond(chat, client, waits, outcome):
+def respond(chat, upstream, waits, outcome):
     """The Response for `chat`. Failures before the first event raise ApiError (a real status)."""
-    pump, first = client.start(chat)
+    reply = upstream.open(chat)
     outcome["first_event"] = time.perf_counter()
     completion_id = output.new_completion_id()
-    return answer(chat, pump, outcome,
-                  whole=lambda: aggregate(chat, completion_id, first, pump, waits),
-                  events=lambda: relay(chat, completion_id, first, pump, waits, outcome))
+    return answer(chat, reply, outcome,
+                  whole=lambda: aggregate(chat, completion_id, reply, waits),
+                  events=lambda: relay(chat, completion_id, reply, waits, outcome))
 
 
-def answer(chat, pump, outcome, whole, events):
-    """One JSON body from `whole()`, or an SSE response of `events()`; the pump closed after both."""
+def answer(chat, reply, outcome, whole, events):
+    """One JSON body from `whole()`, or an SSE response of `events()`; the reply closed after both."""
     if not chat.stream:
         try:
             body = whole()
         finally:
-            pump.close()
-        note_reply(pump, outcome, "ok")
+            reply.close()
+        note_reply(reply, outcome, "ok")
         return Response(orjson.dumps(body), mimetype="application/json")
     response = Response(stream_with_context(events()), mimetype="text/event-stream",
                         headers=SSE_HEADERS)
-    response.call_on_close(pump.close)
+    response.call_on_close(reply.close)
     return response
 
 
-def relay(chat, completion_id, first, pump, waits, outcome):
+def relay(chat, completion_id, reply, waits, outcome):
     """SSE bytes: one write per upstream block; a failure becomes an error event, then [DONE]."""
     encoder = output.ChunkEncoder(completion_id, chat.requested_model, chat.include_usage,
                                   tools=bool(chat.tools))
     try:
         head = encoder.first()
-        for pairs in shaped(chat, first, pump, waits, keepalives=True):
+        for pairs in shaped(chat, reply, waits, keepalives=True):
             if pairs is QUIET:
                 yield KEEPALIVE
                 continue
@@ -94,29 +95,31 @@ def relay(chat, completion_id, first, pump, waits, outcome):
             head = b""
         tail = encoder.finish("tool_calls" if encoder.calls else "stop")
         if chat.include_usage:
-            tail += encoder.usage(pump.reply.usage, pump.reply.document.sent)
+            tail += encoder.usage(reply.usage, reply.sent)
         yield head + tail + output.DONE
-        note_reply(pump, outcome, "ok")
+        note_reply(reply, outcome, "ok")
     except ApiError as error:
-        note_reply(pump, outcome, error.code)
+        note_reply(reply, outcome, error.code)
         log.warning("upstream failed mid-stream: %s", error.message)
         yield output.error_event(error)
     except ClientGone:
-        note_reply(pump, outcome, "client_gone")
+        note_reply(reply, outcome, "client_gone")
     except Exception:
         log.exception("relaying the reply failed")
-        note_reply(pump, outcome, "server_error")
+        note_reply(reply, outcome, "server_error")
         yield output.error_event(ApiError(500, "The server had an error while relaying the reply."))
     finally:
-        pump.close()
+        reply.close()
 
 
-def shaped(chat, first, pump, waits, keepalives=False):
+def shaped(chat, reply, waits, keepalives=False):
     """The reply as lists of (field, value) pairs, one list per upstream block, QUIET when a
-    keep-alive is due: ("reasoning_content" | "content", text) and ("tool_call", ToolCall)."""
+    keep-alive is due: ("reasoning_content" | "content", text) and ("tool_call", ToolCall).
+    Tool calls are parsed from the answer text unless the upstream made them natively."""
     shaper = Shaper(chat.think_mode)
-    parser = ToolCallParser(chat.tools, chat.parallel_tool_calls) if chat.tools else None
-    for batch in _chain(first, batches(pump, waits, keepalives)):
+    parser = ToolCallParser(chat.tools, chat.parallel_tool_calls) \
+        if chat.tools and not reply.native_tools else None
+    for batch in batches(reply, waits, keepalives):
         if batch is QUIET:
             yield QUIET
             continue
@@ -128,7 +131,7 @@ def shaped(chat, first, pump, waits, keepalives=False):
     closing = shaper.finish()
     if parser:
         closing = parse_calls(parser, closing) + parser.finish()
-    closing.append((CONTENT, output.citations(pump.reply.document.sources)))
+    closing.append((CONTENT, output.citations(reply.sources)))
     closing = [pair for pair in closing if pair[1]]
     if closing:
         yield closing
@@ -145,8 +148,8 @@ class ClientGone(Exception):
     """The client closed its connection while the upstream was silent."""
 
 
-def batches(pump, waits, keepalives=False):
-    """The reply's batches after the first; QUIET when a keep-alive is due (if `keepalives`).
+def batches(reply, waits, keepalives=False):
+    """The reply's batches; QUIET when a keep-alive is due (if `keepalives`).
 
     Raises ApiError when the upstream is silent longer than UPSTREAM_READ_TIMEOUT."""
     last_event = last_write = time.monotonic()
@@ -155,7 +158,7 @@ def batches(pump, waits, keepalives=False):
         wait = min(LIVENESS_TICK, last_event + waits.gap - now)
         if keepalives and waits.keepalive:
             wait = min(wait, last_write + waits.keepalive - now)
-        batch = pump.next(max(wait, 0.0))
+        batch = reply.next(max(wait, 0.0))
         now = time.monotonic()
         if batch is None:
             return
@@ -172,32 +175,27 @@ def batches(pump, waits, keepalives=False):
             yield QUIET
 
 
-def note_reply(pump, outcome, result):
+def note_reply(reply, outcome, result):
     """What the request log and the statistics keep of a reply."""
-    reply = pump.reply
     outcome["result"] = result
     outcome["events"] = reply.events
-    outcome["retries"] = pump.retries
+    outcome["retries"] = reply.retries
     outcome["usage"] = reply.usage
-    log.debug("upstream reply: %d events, done=%s, usage=%s", reply.events, reply.done, reply.usage)
+    outcome["upstream"] = reply.upstream
+    log.debug("upstream reply: %d events, usage=%s", reply.events, reply.usage)
 
 
-def aggregate(chat, completion_id, first, pump, waits):
+def aggregate(chat, completion_id, reply, waits):
     """The whole reply as one chat.completion body."""
     fields, calls = {}, []
-    for pairs in shaped(chat, first, pump, waits):
+    for pairs in shaped(chat, reply, waits):
         for field, value in pairs:
-            if field == "tool_call":
+            if field == TOOL_CALL:
                 calls.append(value)
             else:
                 fields.setdefault(field, []).append(value)
     joined = {field: "".join(texts) for field, texts in fields.items()}
     if chat.json_output and "content" in joined:
         joined["content"] = unfenced(joined["content"])
-    return output.completion_body(completion_id, chat.requested_model, joined, pump.reply.usage,
-                                  pump.reply.document.sent, calls)
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
+    return output.completion_body(completion_id, chat.requested_model, joined, reply.usage,
+                                  reply.sent, calls)

@@ -4,8 +4,8 @@ import time
 
 import orjson
 
-from ztoapi.zai.document import ANSWER
-from ztoapi.zai.document import REASONING
+from ztoapi.upstream import ANSWER
+from ztoapi.upstream import REASONING
 
 DONE = b"data: [DONE]\n\n"
 

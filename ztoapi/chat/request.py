@@ -31,6 +31,7 @@ class ChatRequest:
     tools: tuple = ()            # names of the tools the model may call (empty: no tool calling)
     parallel_tool_calls: bool = True
     json_output: bool = False    # response_format asked for JSON
+    reasoning_effort: str | None = None   # the request's effort, for upstreams that take one
     client_token: str | None = field(default=None, repr=False)   # X-ZAI-Token, when allowed
 
 
@@ -78,7 +79,7 @@ def chat_request(body, settings, model, accept="", think_mode=None, images=None,
         requested_model=body["model"],
         messages=upstream_messages(messages, vision=model.vision),
         params=params,
-        enable_thinking=thinking_wanted(body, model, settings.enable_thinking),
+        enable_thinking=model.can_think and thinking_wanted(body, model, settings.enable_thinking),
         web_search=bool(body.get("web_search")) or model.search,
         stream=stream,
         include_usage=bool(options and options.get("include_usage")),
@@ -87,6 +88,7 @@ def chat_request(body, settings, model, accept="", think_mode=None, images=None,
         tools=tuple(tool["function"]["name"] for tool in tools) if choice != "none" else (),
         parallel_tool_calls=parallel,
         json_output=(body.get("response_format") or {}).get("type") in ("json_object", "json_schema"),
+        reasoning_effort=body.get("reasoning_effort"),
         client_token=client_token,
     )
 
@@ -125,7 +127,7 @@ def check_images_allowed(messages, model):
         return
     for (i, j), _ in image_parts(messages):
         raise ApiError(400, f"Model {model.id} does not accept images (messages[{i}].content[{j}]); "
-                            "use GLM-4.5V for image input.", code="model_not_vision",
+                            "use a vision model (GLM-4.6V, GLM-4.5V) for image input.", code="model_not_vision",
                        param=f"messages[{i}].content[{j}]")
 
 

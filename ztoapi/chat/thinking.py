@@ -1,6 +1,11 @@
 """THINK_TAGS_MODE: where GLM's reasoning goes in the OpenAI output."""
-from ztoapi.zai.document import ANSWER
-from ztoapi.zai.document import REASONING
+from ztoapi.upstream import ANSWER
+from ztoapi.upstream import CLOSE_MARKUP
+from ztoapi.upstream import OPEN_MARKUP
+from ztoapi.upstream import REASONING
+from ztoapi.upstream import TOOL_CALL
+
+MARKUP = (OPEN_MARKUP, CLOSE_MARKUP)
 
 CONTENT = "content"
 REASONING_CONTENT = "reasoning_content"
@@ -10,7 +15,8 @@ class Shaper:
     """Maps reply pieces to (field, text) pairs for one response, in one mode.
 
     reasoning: reasoning in `reasoning_content`; think: `<think>…</think>` before the answer in
-    `content`; strip: reasoning dropped; raw: the upstream markup kept in `content`.
+    `content`; strip: reasoning dropped; raw: the upstream markup kept in `content`. A native tool
+    call passes through; the upstream's own tool activity is not the client's business.
     """
 
     def __init__(self, mode):
@@ -25,8 +31,10 @@ class Shaper:
                     self.thinking = False
                     out.append((CONTENT, "\n</think>\n\n"))
                 out.append((CONTENT, text))
+            elif kind == TOOL_CALL:
+                out.append((TOOL_CALL, text))
             elif kind != REASONING:
-                if self.mode == "raw":
+                if self.mode == "raw" and kind in MARKUP:
                     out.append((CONTENT, text))
             elif self.mode == "reasoning":
                 out.append((REASONING_CONTENT, text))

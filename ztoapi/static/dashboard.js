@@ -419,7 +419,7 @@
     clear(box);
     var counts = pool.counts;
     setText("pool-counts",
-            counts.ok + " ok · " + counts.cooling + " cooling · " + counts.invalid + " invalid");
+            counts.ok + " ok · " + counts.cooling + " cooling · " + counts.invalid + " invalid · " + counts.captcha + " captcha");
     if (!pool.workers.length) {
       box.appendChild(el("p", "empty", "No worker has reported its pool yet; each does after a request."));
       return;

@@ -1,30 +1,37 @@
-"""The chat.z.ai client: one requests.Session per app; opens replies, retrying before the first byte."""
+"""chat.z.ai's web chat as an upstream (ztoapi.upstream): one requests.Session per app, both
+dialects, the credential pool, and the attempts before the first byte."""
 import http.cookiejar
 import logging
 import random
 import time
+import uuid
 
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
 from ztoapi.errors import ApiError
+from ztoapi.upstream.reply import Reply
 from ztoapi.zai import failures
+from ztoapi.zai.browser import BROWSER_HEADERS
 from ztoapi.zai.credentials import Credential
 from ztoapi.zai.credentials import configured_credentials
 from ztoapi.zai.credentials import guest_minter
 from ztoapi.zai.credentials import user_id_of
-from ztoapi.zai.dialect import BROWSER_HEADERS
-from ztoapi.zai.dialect import Dialect
+from ztoapi.zai.detect import DialectDetector
+from ztoapi.zai.dialect2025 import Dialect2025
+from ztoapi.zai.dialect2026 import Dialect2026
+from ztoapi.zai.models import RETIRED
+from ztoapi.zai.models import WebModels
+from ztoapi.zai.models import parse_entries
 from ztoapi.zai.pool import CredentialPool
-from ztoapi.zai.reply import QUIET
-from ztoapi.zai.reply import Pump
-from ztoapi.zai.reply import Reply
+from ztoapi.zai.reply import ZaiStream
 from ztoapi.zai.version import FrontEndVersion
 
 log = logging.getLogger("ztoapi.upstream")
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 2.0
+LOGIN_ONLY_SECONDS = 10 * 60   # how long a model refused to guests is kept from them
 
 
 def make_session(settings):
@@ -44,17 +51,24 @@ def make_session(settings):
 class ZaiClient:
     """Opens chat.z.ai replies. Failures before the first event are ApiErrors, retried when that helps."""
 
-    def __init__(self, settings, sleep=time.sleep):
+    name = "web"
+
+    def __init__(self, settings, sleep=time.sleep, clock=time.monotonic):
         self.session = make_session(settings)
+        origin = settings.upstream_origin
         short_timeout = self.short_timeout = (settings.upstream_connect_timeout,
                                               min(settings.upstream_read_timeout, 15))
-        self.version = FrontEndVersion(settings.zai_fe_version, self.session,
-                                       f"{settings.upstream_origin}/", BROWSER_HEADERS, short_timeout)
-        self.dialect = Dialect(settings, self.version)
+        self.version = FrontEndVersion(settings.zai_fe_version, self.session, f"{origin}/",
+                                       BROWSER_HEADERS, short_timeout)
+        self.dialects = {"2025": Dialect2025(settings, self.version),
+                         "2026": Dialect2026(settings, self.version)}
+        self.detector = DialectDetector(settings.zai_dialect, self.session, f"{origin}/api/config",
+                                        dict(BROWSER_HEADERS, Accept="application/json"), short_timeout)
         self.pool = CredentialPool(
             configured_credentials(settings.zai_token),
-            guest_minter(self.session, self.dialect, short_timeout),
+            guest_minter(self.session, lambda: self.dialect, short_timeout),
             settings.guest_pool_size, settings.token_cooldown_seconds, settings.anon_token_enabled)
+        self.catalogue = WebModels(self._read_models, settings.models_source)
         self.first_event_timeout = settings.upstream_first_event_timeout
         # the socket timeout is a backstop: readers enforce the first-event and gap limits
         backstop = max(settings.upstream_first_event_timeout, settings.upstream_read_timeout) + 5
@@ -62,51 +76,126 @@ class ZaiClient:
         self.max_retries = settings.upstream_max_retries
         self.upload_timeout = (settings.upstream_connect_timeout, settings.upstream_read_timeout)
         self.sleep = sleep
+        self.clock = clock
+        self.login_only = {}   # upstream model id → until when guests are not sent to it
         self.on_failure = lambda code: None   # metrics.init_app counts failures and retries
         self.on_retry = lambda: None
 
-    def start(self, chat):
-        """Open `chat` upstream; returns (pump, first batch), retrying failures before that."""
+    @property
+    def dialect(self):
+        return self.dialects[self.detector.current()]
+
+    def models(self):
+        """(models, retired names) of the dialect chat.z.ai speaks now (ztoapi.catalog.Catalog)."""
+        dialect = self.detector.current()
+        return self.catalogue.models(dialect), (RETIRED if dialect == "2026" else {})
+
+    def status(self):
+        """What /readyz and the dashboard show of this upstream."""
+        usable = self.pool.usable()
+        if usable:
+            reason = "ok"
+        elif self.pool.guests_gated():
+            reason = "chat.z.ai asks guests for a CAPTCHA and no logged-in token (ZAI_TOKEN) is usable"
+        else:
+            reason = "no usable upstream credential"
+        return {"ready": usable, "reason": reason, "dialect": self.detector.current(),
+                "dialect_source": self.detector.source}
+
+    def warm(self):
+        """Read the dialect, the front-end version and the model list now (at start-up)."""
+        self.models()
+        self.version.current(self.dialect.fallback_version)
+
+    def open(self, chat):
+        """A Reply to `chat` whose first batch is read; failures before it raise ApiError."""
         client_token = chat.client_token
-        credential = Credential(client_token, user_id_of(client_token), False) if client_token else None
-        attempt, version_refreshed, error = 0, False, None
+        fixed = Credential(client_token, user_id_of(client_token), False) if client_token else None
+        logged_in = bool(chat.images) or self._login_only(chat.model.upstream_id)
+        attempt, refreshed, error = 0, set(), None
         while True:
+            dialect = self.dialect
             try:
-                using = credential or self.pool.acquire(logged_in=bool(chat.images))
+                using = fixed or self.pool.acquire(logged_in=logged_in)
             except ApiError as unavailable:
                 if error is not None:
-                    raise self._final(error) from None   # the last upstream failure says more
+                    raise self._final(error, chat) from None   # the last upstream failure says more
+                if logged_in and not chat.images:
+                    unavailable = failures.model_requires_login(chat.requested_model)
                 self.on_failure(unavailable.code)
-                raise
+                raise self._final(unavailable, chat) from None
+            reply = Reply(lambda: self._open(chat, using, dialect), self.name,
+                          on_error=lambda _: failures.cut_short())
             try:
-                pump = Pump(lambda credential=using: self._open(chat, credential))
-                first = pump.next(self.first_event_timeout)
-                if first is QUIET:
-                    pump.close()
+                if not reply.first(self.first_event_timeout):
+                    reply.close()
                     raise failures.timed_out()
             except ApiError as failure:
                 error = failure
                 self.on_failure(error.code)
-                if error.code == "upstream_version_rejected" and not version_refreshed:
-                    version_refreshed = True
-                    if self.version.refresh():
-                        self.on_retry()
-                        continue   # the upstream moved on: one more try with the new version
-                if not self._recover(error, using, client_token is not None) or attempt >= self.max_retries:
-                    raise self._final(error) from None
-                self.sleep(self._backoff(error, attempt))
-                attempt += 1
+                again = self._after(error, chat, using, fixed, refreshed,
+                                    getattr(reply.stream, "shape", None))
+                if again is None:
+                    if not self._recover(error, using, fixed is not None) or attempt >= self.max_retries:
+                        raise self._final(error, chat) from None
+                    self.sleep(self._backoff(error, attempt))
+                    attempt += 1
+                elif not again:
+                    raise self._final(error, chat) from None
+                logged_in = logged_in or error.retry == "login"
                 self.on_retry()
                 continue
-            if credential is None:
+            if fixed is None:
                 self.pool.succeeded(using)
-            pump.retries = attempt
-            return pump, first
+            reply.retries = attempt
+            return reply
 
-    def _final(self, error):
-        """The error a client sees; a rate limit always says when to come back."""
+    def _after(self, error, chat, credential, fixed, refreshed, shape):
+        """What a failure of kind captcha, login, version or dialect allows: True to try again at
+        once (it spends no retry), False to stop, None for the ordinary retry rules. `shape` is
+        what the failed request carried (fields and roles, no content)."""
+        kind = error.retry
+        if kind == "captcha":
+            if fixed is not None:
+                return False
+            self.pool.captcha(credential)
+            return True   # the pool hands out another kind of credential, or raises
+        if kind == "login":
+            if fixed is not None or not credential.guest:
+                return False
+            self.login_only[chat.model.upstream_id] = self.clock() + LOGIN_ONLY_SECONDS
+            return True
+        if kind == "version" and "version" not in refreshed:
+            refreshed.add("version")
+            changed = self.version.refresh(self.dialect.fallback_version)
+            changed = self._dialect_changed(refreshed) or changed
+            # a firewall 405 gets one more try whatever was read: it may have been the version
+            return changed or error.code == "upstream_blocked"
+        if kind == "dialect":
+            if shape is not None:
+                log.debug("chat.z.ai rejected a %s-dialect request of this shape: %s",
+                          self.detector.known, orjson.dumps(shape).decode())
+            return self._dialect_changed(refreshed)
+        if kind in ("version", "dialect"):
+            return False
+        return None
+
+    def _dialect_changed(self, refreshed):
+        if "dialect" in refreshed:
+            return False
+        refreshed.add("dialect")
+        return self.detector.recheck()
+
+    def _login_only(self, upstream_id):
+        until = self.login_only.get(upstream_id)
+        return until is not None and self.clock() < until
+
+    def _final(self, error, chat):
+        """The error a client sees: a rate limit says when to come back, a refusal names the model."""
         if error.retry == "limited" and "Retry-After" not in error.headers:
             error.headers["Retry-After"] = str(round(self.pool.cooldown))
+        if error.code == "model_requires_login":
+            return failures.model_requires_login(chat.requested_model)
         return error
 
     def _recover(self, error, credential, from_client):
@@ -132,56 +221,66 @@ class ZaiClient:
             return 0.0
         return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))
 
-    def model_list(self):
-        """chat.z.ai's own model list (Open WebUI shape): the entries of `data`."""
-        credential = self.pool.acquire()
+    def _read_models(self):
+        """chat.z.ai's own model list (Open WebUI shape): the entries of `data`. The page reads it
+        without credentials."""
         response = self.session.get(f"{self.dialect.origin}/api/models", timeout=self.short_timeout,
-                                    headers=self.dialect.headers(credential.token))
+                                    headers=dict(BROWSER_HEADERS, Accept="application/json"))
         with response:
             response.raise_for_status()
-            return orjson.loads(response.content)["data"]
+            return parse_entries(response.content)
 
     def can_upload(self, client_token=None):
         """Whether a logged-in credential exists for image uploads (guests cannot upload)."""
         return bool(client_token) or bool(self.pool.configured)
 
-    def _upload(self, image, credential):
-        url, headers, files = self.dialect.upload(image, credential)
-        try:
-            response = self.session.post(url, headers=headers, files=files, timeout=self.upload_timeout)
-        except requests.Timeout:
-            raise failures.timed_out() from None
-        except requests.RequestException as error:
-            raise failures.unreachable(error) from None
+    def _upload(self, image, credential, dialect):
+        url, headers, files = dialect.upload(image, credential)
+        upload = self._post_json(url, headers, credential, dialect, files=files,
+                                 timeout=self.upload_timeout)
+        if not (isinstance(upload, dict) and isinstance(upload.get("id"), str)
+                and isinstance(upload.get("filename"), str)):
+            raise failures.odd_upload(upload)
+        return upload
+
+    def _create_chat(self, chat, credential, dialect, text, message_id):
+        """The id of a new chat holding the user message (2026 dialect)."""
+        url, headers, body = dialect.new_chat(chat, credential, text, message_id)
+        created = self._post_json(url, headers, credential, dialect, data=orjson.dumps(body),
+                                  timeout=self.short_timeout)
+        if not (isinstance(created, dict) and isinstance(created.get("id"), str) and created["id"]):
+            raise failures.odd_chat(created)
+        return created["id"]
+
+    def _post_json(self, url, headers, credential, dialect, timeout, **body):
+        """The JSON chat.z.ai answers a POST with (None if it is not JSON); a non-200 is an ApiError."""
+        response = self._send("POST", url, headers, timeout=timeout, **body)
         with response:
             text = response.text
         if response.status_code != 200:
-            raise failures.from_status(response.status_code, text, response.headers.get("Retry-After"))
+            raise failures.from_status(response.status_code, text, response.headers.get("Retry-After"),
+                                       credential.guest, dialect.name)
         try:
-            upload = orjson.loads(text)
+            return orjson.loads(text)
         except ValueError:
-            upload = None
-        if not (isinstance(upload, dict) and isinstance(upload.get("id"), str)
-                and isinstance(upload.get("filename"), str)):
-            raise failures.odd_upload(text)
-        return upload
+            return text
 
-    def _open(self, chat, credential):
-        uploads = {where: self._upload(image, credential) for where, image in chat.images.items()}
-        url, headers, body = self.dialect.completion(chat, credential, uploads)
+    def _open(self, chat, credential, dialect):
+        uploads = {where: self._upload(image, credential, dialect)
+                   for where, image in dialect.uploaded_images(chat).items()}
+        if dialect.creates_chats:
+            text, content = dialect.message(chat, uploads)
+            message_id = str(uuid.uuid4())
+            chat_id = self._create_chat(chat, credential, dialect, text, message_id)
+            url, headers, body = dialect.completion(chat, credential, uploads, chat_id, message_id,
+                                                    text, content)
+        else:
+            url, headers, body = dialect.completion(chat, credential, uploads)
         started = time.perf_counter()
-        try:
-            # prepared here and sent straight: Session.request's merging of cookies, hooks and
-            # settings costs more than the rest of the call, and this session has none of them
-            prepared = requests.Request("POST", url, headers=headers, data=body).prepare()
-            response = self.session.send(prepared, stream=True, timeout=self.timeout,
-                                         proxies=self.session.proxies, allow_redirects=False)
-        except requests.ConnectTimeout:
-            raise failures.timed_out(connecting=True) from None
-        except requests.Timeout:
-            raise failures.timed_out() from None
-        except requests.RequestException as error:
-            raise failures.unreachable(error) from None
+        # prepared and sent straight: Session.request's merging of cookies, hooks and settings
+        # costs more than the rest of the call, and this session has none of them
+        response = self._send("POST", url, headers, data=orjson.dumps(body), timeout=self.timeout,
+                              stream=True)
         log.debug("upstream POST %s -> %s in %.1f ms (model %s, %s)", url.split("?")[0],
                   response.status_code, (time.perf_counter() - started) * 1000,
                   chat.model.upstream_id, credential)
@@ -189,11 +288,32 @@ class ZaiClient:
             with response:
                 text = response.text
             log.debug("upstream answered %s: %.300s", response.status_code, text)
-            raise failures.from_status(response.status_code, text,
-                                       response.headers.get("Retry-After"), credential.guest)
+            raise failures.from_status(response.status_code, text, response.headers.get("Retry-After"),
+                                       credential.guest, dialect.name)
         if "text/event-stream" not in response.headers.get("Content-Type", ""):
             with response:
                 text = response.text
             log.debug("upstream answered 200 without an event stream: %.300s", text)
             raise failures.not_a_stream(response.headers.get("Content-Type", ""), text)
-        return Reply(response, chat.think_mode == "raw")
+        return ZaiStream(response, chat.think_mode == "raw", shape=request_shape(body))
+
+    def _send(self, method, url, headers, timeout, stream=False, **body):
+        """One request, its failures as ApiErrors."""
+        try:
+            prepared = requests.Request(method, url, headers=headers, **body).prepare()
+            return self.session.send(prepared, stream=stream, timeout=timeout,
+                                     proxies=self.session.proxies, allow_redirects=False)
+        except requests.ConnectTimeout:
+            raise failures.timed_out(connecting=True) from None
+        except requests.Timeout:
+            raise failures.timed_out() from None
+        except requests.RequestException as error:
+            raise failures.unreachable(error) from None
+
+
+def request_shape(body):
+    """What a completion carried, without content or secrets: its fields and message roles."""
+    messages = body.get("messages") or []
+    return {"fields": sorted(body), "roles": [message.get("role") for message in messages],
+            "features": sorted(body.get("features") or {})}
+

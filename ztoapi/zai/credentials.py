@@ -34,9 +34,11 @@ def user_id_of(token):
     return "guest"
 
 
-def guest_minter(session, dialect, timeout):
-    """A function that mints one chat.z.ai guest token, or raises a 503 ApiError saying why."""
+def guest_minter(session, current_dialect, timeout):
+    """A function that mints one chat.z.ai guest token, or raises a 503 ApiError saying why.
+    `current_dialect()` gives the dialect whose headers the page sends now."""
     def mint_guest():
+        dialect = current_dialect()
         try:
             response = session.get(dialect.auths_url, headers=dialect.headers(), timeout=timeout)
         except requests.RequestException as error:

@@ -11,10 +11,10 @@ reply) re-reads the whole document and emits only what is new.
 """
 import orjson
 
-REASONING = "reasoning"
-ANSWER = "answer"
-OPEN_MARKUP = "open_markup"     # the <details>/<summary> header, kept only with keep_markup
-CLOSE_MARKUP = "close_markup"   # "\n</details>\n", kept only with keep_markup
+from ztoapi.upstream import ANSWER
+from ztoapi.upstream import CLOSE_MARKUP
+from ztoapi.upstream import OPEN_MARKUP
+from ztoapi.upstream import REASONING
 
 _START, _HEADER, _THINKING, _ANSWERING = range(4)
 _DETAILS = "<details"

@@ -1,8 +1,11 @@
 """What chat.z.ai's failures mean, as errors that tell the operator what to check.
 
-Each error also says whether the upstream client may recover from it before the first byte
-(ApiError.retry): a rejected credential or a rate limit moves on to another credential, a
-transient failure is retried, and "upstream changed" errors are final, so they never storm.
+Each error also says how the upstream client may recover from it before the first byte
+(ApiError.retry): "invalid" (a rejected credential) and "limited" (a rate limit) move on to another
+credential, "transient" is retried after a pause, "captcha" and "login" need a credential of
+another kind (a logged-in token), "version" re-reads the front-end version (and the dialect) and
+tries once more, "dialect" re-reads the dialect and tries again only if it changed. None is final,
+so "upstream changed" errors never storm.
 """
 import orjson
 
@@ -18,18 +21,33 @@ UNAUTHORIZED_HINT = "chat.z.ai rejected the upstream token; check ZAI_TOKEN"
 GUEST_UNAUTHORIZED_HINT = ("chat.z.ai rejected a freshly minted guest token; guests may be "
                            "refused from this IP, set ZAI_TOKEN to a logged-in token")
 BUSY_WORDS = ("concurrency", "too many requests", "并发")
+CAPTCHA_CODE = "FRONTEND_CAPTCHA_REQUIRED"
+TIER_WORDS = "not available for current user level"
+CAPTCHA_MESSAGE = ("chat.z.ai asked for a CAPTCHA before it would answer ({detail}). ZtoApi does not "
+                   "solve CAPTCHAs. Set ZAI_TOKEN to the token of a logged-in chat.z.ai account "
+                   "(README: \"Which chat.z.ai\").")
+NEW_VERSION_HINT = ("chat.z.ai asked for a newer client (HTTP 426, \"New version detected\"): it did "
+                    "not accept the request signature or the front-end version; check "
+                    "ZAI_SIGNING_SECRET and ZAI_FE_VERSION")
 
 
-def from_status(status, text, retry_after=None, guest=False):
+def from_status(status, text, retry_after=None, guest=False, dialect="2025"):
     """An upstream answer with a non-200 status, before any event."""
     detail = _short(text)
     lowered = detail.lower()
+    if status == 426 and dialect == "2026":
+        return ApiError(502, f"{NEW_VERSION_HINT} (upstream said: {detail})",
+                        code="upstream_signature_rejected", type="server_error", retry="version")
     if status == 426 or (status == 400 and "client version" in lowered):
         return version_rejected(detail)
     if "signature" in lowered:
         return signature_rejected(detail)
     if status == 405:
-        return ApiError(502, BLOCKED_HINT, code="upstream_blocked", type="server_error")
+        return ApiError(502, BLOCKED_HINT, code="upstream_blocked", type="server_error",
+                        retry="version" if dialect == "2026" else None)
+    if status == 404:
+        return ApiError(502, f"chat.z.ai answered HTTP 404 on its completion path: {detail}",
+                        code="upstream_rejected", type="server_error", retry="dialect")
     if status == 401:
         hint = GUEST_UNAUTHORIZED_HINT if guest else UNAUTHORIZED_HINT
         return ApiError(502, f"{hint} (upstream said: {detail})", code="upstream_unauthorized",
@@ -44,23 +62,49 @@ def from_status(status, text, retry_after=None, guest=False):
 
 
 def from_event(error):
-    """An error object found inside the upstream event stream."""
+    """An error object found inside the upstream event stream (codes are numbers or, since 2026,
+    strings such as FRONTEND_CAPTCHA_REQUIRED and INTERNAL_ERROR)."""
     if not isinstance(error, dict):
         error = {"detail": str(error)}
     detail = str(error.get("detail") or error.get("message") or error)
     lowered = detail.lower()
     code = error.get("code")
-    if code == 426 or "client version" in lowered:
+    codes = {str(code), str(error.get("error_code"))}
+    # a CAPTCHA comes with "Please refresh the page to update the app": not a version problem
+    if CAPTCHA_CODE in codes or "captcha_error_type" in error or "captcha" in lowered:
+        return captcha_required(error.get("error_code") or code or detail)
+    if TIER_WORDS in lowered:
+        return model_requires_login(None)
+    if "INTERNAL_ERROR" in codes:
+        return ApiError(502, "chat.z.ai rejected the request (INTERNAL_ERROR): it no longer accepts "
+                             "the request in this form; its dialect may have changed (ZAI_DIALECT)",
+                        code="upstream_rejected", type="server_error", retry="dialect")
+    if codes & {"426"} or "client version" in lowered:
         return version_rejected(detail)
     if "signature" in lowered:
         return signature_rejected(detail)
-    if code == 401:
+    if codes & {"401"}:
         return ApiError(502, f"{UNAUTHORIZED_HINT} (upstream said: {detail})",
                         code="upstream_unauthorized", type="server_error", retry="invalid")
-    if code == 429 or any(word in lowered for word in BUSY_WORDS):
+    if codes & {"429"} or any(word in lowered for word in BUSY_WORDS):
         return rate_limited(detail, None)
     return ApiError(502, f"chat.z.ai reported an error: {detail}", code="upstream_error",
                     type="server_error", retry="transient")
+
+
+def captcha_required(marker):
+    """chat.z.ai wants a CAPTCHA solved for this credential; another kind of credential may pass."""
+    return ApiError(503, CAPTCHA_MESSAGE.format(detail=str(marker)[:80]),
+                    code="upstream_captcha_required", type="server_error", retry="captcha")
+
+
+def model_requires_login(model):
+    """chat.z.ai keeps the model for signed-in users ("Model not available for current user level")."""
+    name = f"the model {model}" if model else "this model"
+    return ApiError(403, f"chat.z.ai offers {name} only to signed-in users (\"Model not available for "
+                         "current user level\"). Set ZAI_TOKEN to a logged-in chat.z.ai account's "
+                         "token to use it, or choose a model guests may use.",
+                    code="model_requires_login", type="permission_error", param="model", retry="login")
 
 
 def not_a_stream(content_type, text):
@@ -79,14 +123,19 @@ def not_a_stream(content_type, text):
                     type="server_error")
 
 
-def odd_upload(text):
-    return ApiError(502, f"chat.z.ai answered an image upload unexpectedly: {_short(text)}",
+def odd_upload(answer):
+    return ApiError(502, f"chat.z.ai answered an image upload unexpectedly: {_short(str(answer))}",
                     code="upstream_rejected", type="server_error")
+
+
+def odd_chat(answer):
+    return ApiError(502, f"chat.z.ai answered the creation of a chat unexpectedly: {_short(str(answer))}",
+                    code="upstream_rejected", type="server_error", retry="dialect")
 
 
 def version_rejected(detail):
     return ApiError(502, f"{VERSION_HINT} (upstream said: {detail})",
-                    code="upstream_version_rejected", type="server_error")
+                    code="upstream_version_rejected", type="server_error", retry="version")
 
 
 def signature_rejected(detail):

@@ -4,6 +4,10 @@ Configured tokens (ZAI_TOKEN) are used in rotation. A 401 marks a token invalid 
 restarts or an operator re-enables it; rate limits and repeated failures put it in a cool-down
 that ends by itself. Guest tokens are the fallback (or the only source when none is configured):
 a small pool minted on demand, reused while they work, replaced when rejected.
+
+When chat.z.ai asks a credential for a CAPTCHA, that credential rests for CAPTCHA_REST_SECONDS; a
+guest asked for one gates all guests (no more are minted or used) for as long, since chat.z.ai
+asks every guest: requests then go to logged-in tokens, or fail at once instead of storming.
 """
 import logging
 import threading
@@ -15,6 +19,7 @@ log = logging.getLogger("ztoapi.upstream")
 
 FAILURES_BEFORE_COOLDOWN = 3
 MAX_COOLDOWN = 300.0
+CAPTCHA_REST_SECONDS = 300.0
 
 
 class Health:
@@ -23,6 +28,7 @@ class Health:
     def __init__(self, credential):
         self.credential = credential
         self.invalid = False
+        self.captcha = False      # the cool-down is a CAPTCHA rest
         self.cool_until = 0.0
         self.failures = 0
         self.cooldowns = 0
@@ -34,6 +40,8 @@ class Health:
     def describe(self, now):
         if self.invalid:
             return "invalid (rejected with 401)"
+        if now < self.cool_until and self.captcha:
+            return f"captcha (chat.z.ai asked for one; resting for {self.cool_until - now:.0f} s)"
         if now < self.cool_until:
             return f"cooling down for {self.cool_until - now:.0f} s"
         return "ok"
@@ -51,17 +59,21 @@ class CredentialPool:
         self.anonymous = anonymous
         self.clock = clock
         self.changes = 0          # counts additions and state changes, for who shows the state
+        self.guests_gated_until = 0.0   # chat.z.ai asks guests for a CAPTCHA until then
         self._lock = threading.Lock()
         self._mint_lock = threading.Lock()
 
     def acquire(self, logged_in=False):
         """The next usable credential: configured tokens first, then guests (minted on demand).
         `logged_in` asks for a configured token only (guests cannot upload images)."""
-        credential = self._take(guests=not logged_in)
+        guests = not logged_in and not self.guests_gated()
+        credential = self._take(guests=guests)
         if credential is not None:
             return credential
         if logged_in or not self.anonymous:
             raise failures.no_credential(self._why_none(logged_in))
+        if not guests:
+            raise failures.captcha_required("FRONTEND_CAPTCHA_REQUIRED, asked of every guest")
         with self._mint_lock:
             credential = self._take()   # another request may have minted one meanwhile
             if credential is not None:
@@ -104,6 +116,23 @@ class CredentialPool:
             if health is not None:
                 self._cool(health, retry_after)
 
+    def captcha(self, credential):
+        """chat.z.ai asked this credential for a CAPTCHA: it rests; a guest's gates every guest."""
+        with self._lock:
+            health = self._find(credential)
+            if health is not None:
+                self.changes += 1
+                health.captcha = True
+                health.cool_until = self.clock() + CAPTCHA_REST_SECONDS
+            if credential.guest:
+                self.guests_gated_until = self.clock() + CAPTCHA_REST_SECONDS
+        log.warning("chat.z.ai asked %s for a CAPTCHA; it rests for %.0f s",
+                    "a guest (so every guest)" if credential.guest else f"token ...{credential.token[-6:]}",
+                    CAPTCHA_REST_SECONDS)
+
+    def guests_gated(self):
+        return self.clock() < self.guests_gated_until
+
     def failed(self, credential):
         """A transient failure (5xx, connection trouble); several in a row start a cool-down."""
         with self._lock:
@@ -128,7 +157,9 @@ class CredentialPool:
         """True when a request could get a credential now (guests count while they may be minted)."""
         now = self.clock()
         with self._lock:
-            return self.anonymous or any(h.usable(now) for h in self.configured + self.guests)
+            if any(h.usable(now) for h in self.configured):
+                return True
+            return self.anonymous and not self.guests_gated()
 
     def state(self):
         """Each credential's health, without secrets."""
@@ -152,6 +183,7 @@ class CredentialPool:
 
     def _cool(self, health, retry_after):
         self.changes += 1
+        health.captcha = False
         health.cooldowns += 1
         seconds = retry_after if retry_after else self.cooldown * 2 ** (health.cooldowns - 1)
         health.cool_until = self.clock() + min(seconds, MAX_COOLDOWN)

@@ -1,31 +1,40 @@
-"""Reading one chat.z.ai reply: SSE bytes → events → reasoning and answer pieces."""
+"""Reading one chat.z.ai reply: SSE bytes → events → pieces (see ztoapi.zai.phases)."""
 import logging
-import queue
 import socket
-import threading
 
 import orjson
 import requests
 import urllib3
 
-from ztoapi.errors import ApiError
 from ztoapi.zai import failures
-from ztoapi.zai.document import Document
+from ztoapi.zai.phases import Reading
 
 log = logging.getLogger("ztoapi.upstream")
 READ_FAILURES = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
 DRAIN_BYTES = 64 * 1024
 
 
-class Reply:
-    """An open upstream stream. Iterate `batches()` for lists of (kind, text) pieces."""
+class ZaiStream:
+    """An open upstream response. `batches()` yields lists of (kind, value) pieces, one per block
+    read that held events; it raises ApiError for an error event, a timeout or a stream cut short."""
 
-    def __init__(self, response, keep_markup=False):
+    def __init__(self, response, keep_markup=False, shape=None):
         self.response = response
-        self.document = Document(keep_markup)
-        self.usage = None
+        self.shape = shape   # the request's fields and roles, for the debug log of a rejection
+        self.reading = Reading(keep_markup)
         self.events = 0
-        self.done = False
+
+    @property
+    def usage(self):
+        return self.reading.usage
+
+    @property
+    def sources(self):
+        return self.reading.sources
+
+    @property
+    def done(self):
+        return self.reading.done
 
     def close(self):
         self.response.close()
@@ -43,17 +52,7 @@ class Reply:
             except OSError:
                 pass
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
     def batches(self):
-        """One list of pieces per block read; the first comes once the first event is read.
-
-        Raises ApiError for an upstream error event, a timeout or a stream cut short.
-        """
         buffer = b""
         blocks = self.response.iter_content(chunk_size=None)
         while True:
@@ -73,9 +72,8 @@ class Reply:
             read = self.events
             for line in lines:
                 if line.startswith(b"data:"):
-                    self._read_event(line[5:].strip(), pieces)
-                if self.done:
-                    pieces += self.document.finish()
+                    pieces += self._read_event(line[5:].strip())
+                if self.reading.done:
                     yield pieces
                     self._drain(blocks)
                     return
@@ -94,125 +92,27 @@ class Reply:
         except READ_FAILURES:
             pass
 
-    def _read_event(self, payload, pieces):
+    def _read_event(self, payload):
         if not payload or payload == b"[DONE]":
-            return
+            return []
         try:
             event = orjson.loads(payload)
-            data = event.get("data", event) if event.get("type", "chat:completion") == "chat:completion" else event
+            kind = event.get("type", "chat:completion")
         except (ValueError, AttributeError):
             log.debug("skipped an upstream line that is not a JSON object: %.80r", payload)
-            return
+            return []
+        if kind != "chat:completion":
+            if event.get("error"):
+                raise failures.from_event(event["error"])
+            log.debug("skipped an upstream %r event", kind)   # status, chat:title, heartbeats…
+            return []
+        data = event.get("data", event)
         if not isinstance(data, dict):
-            return
+            return []
         self.events += 1
         error = event.get("error") or data.get("error")
         if not error and isinstance(data.get("data"), dict):
             error = data["data"].get("error")
         if error:
             raise failures.from_event(error)
-        phase = data.get("phase")
-        edit_index, edit_content = data.get("edit_index"), data.get("edit_content")
-        delta = data.get("delta_content")
-        if type(edit_index) is int and isinstance(edit_content, str):
-            pieces += self.document.edit(edit_index, edit_content, phase)
-        elif delta and isinstance(delta, str):
-            pieces += self.document.append(delta, phase)
-        if isinstance(data.get("usage"), dict):
-            self.usage = data["usage"]
-        if data.get("done") or data.get("phase") == "done":
-            self.done = True
-
-
-QUIET = object()   # Pump.next: nothing arrived within the wait
-_END = object()
-
-
-def _primitives():
-    """(Queue, spawn): gevent's own under gevent, where a patched stdlib queue costs several
-    switches a call and a patched Thread several locks; the stdlib's otherwise."""
-    try:
-        from gevent import monkey
-        if monkey.is_module_patched("threading"):
-            import gevent
-            from gevent.queue import Queue as GeventQueue
-            return GeventQueue, gevent.spawn
-    except ImportError:
-        pass
-    return queue.Queue, lambda run, *args: threading.Thread(target=run, args=args, daemon=True).start()
-
-
-Queue, spawn = _primitives()
-
-
-class Pump:
-    """Opens and reads a reply on its own greenlet (a thread without gevent), so readers can wait
-    with deadlines, send keep-alives during silences and notice clients that left."""
-
-    def __init__(self, open_reply):
-        self.reply = None
-        self.retries = 0          # failed attempts before this reply opened
-        self.closed = False
-        self.finished = False     # the reader is done with the connection
-        self.held = None          # the end, read together with the last batch
-        self.queue = Queue()
-        spawn(self._run, open_reply)
-
-    def next(self, wait):
-        """The next batch (all that were read since the last call, as one); None at the end;
-        QUIET if nothing came within `wait` seconds. Raises the ApiError that ended the reply.
-
-        Taking everything waiting at once keeps the relay at one client write per wake-up, however
-        many events the upstream sent in between."""
-        item = self.held
-        if item is None:
-            try:
-                item = self.queue.get(timeout=wait)
-            except queue.Empty:
-                return QUIET
-        self.held = None
-        if item is _END:
-            return None
-        if isinstance(item, BaseException):
-            raise item
-        while self.queue.qsize():
-            more = self.queue.get_nowait()
-            if type(more) is not list:
-                self.held = more   # the end or an error: after this batch
-                break
-            item += more
-        return item
-
-    def close(self):
-        """Stop reading: the upstream response is closed now or as soon as it opens.
-
-        A reply read to its end has given its connection back to the pool: it is left alone."""
-        self.closed = True
-        if self.reply is not None and not self.finished:
-            self.reply.abort()
-
-    def _run(self, open_reply):
-        put = self.queue.put
-        try:
-            self.reply = open_reply()
-        except ApiError as error:
-            put(error)
-            return
-        except Exception:
-            log.exception("opening the upstream reply failed")
-            put(failures.cut_short())
-            return
-        end = _END
-        try:
-            if not self.closed:
-                for batch in self.reply.batches():
-                    put(batch)
-        except ApiError as error:
-            end = error
-        except Exception as error:   # a reply cut under us, or a bug: never leave readers waiting
-            log.debug("upstream reader stopped: %r", error)
-            end = failures.cut_short()
-        finally:
-            self.reply.close()
-            self.finished = True
-        put(end)   # only now: the reader may close the pump as soon as it sees the end
+        return self.reading.read(data)

@@ -1,14 +1,15 @@
 """The X-FE-Version chat.z.ai expects: ZAI_FE_VERSION, else detected from its home page."""
 import logging
 import re
-import threading
 import time
 
 import requests
 
+from ztoapi.zai.refresh import Refreshed
+
 log = logging.getLogger("ztoapi.upstream")
 
-FALLBACK = "prod-fe-1.0.106"
+FALLBACK = "prod-fe-1.0.106"   # the 2025 dialect's; each dialect names its own fallback
 CACHE_SECONDS = 30 * 60
 PATTERN = re.compile(r"prod-fe-(\d+)\.(\d+)\.(\d+)")
 
@@ -28,35 +29,26 @@ class FrontEndVersion:
         self.home_url = home_url
         self.headers = headers
         self.timeout = timeout
-        self.clock = clock
         self._value = None
-        self._checked = None
-        self._lock = threading.Lock()
+        self._reads = Refreshed(self._detect, CACHE_SECONDS, clock=clock)
 
-    def current(self):
-        """The value to send; the first call detects it, later ones refresh it in the background."""
+    def current(self, fallback=FALLBACK):
+        """The value to send; the first call detects it, later ones refresh it in the background.
+        `fallback` when nothing was detected (the page could not be read)."""
         if self.configured:
             return self.configured
-        if self._checked is None:
-            with self._lock:
-                if self._checked is None:
-                    self._detect()
-        elif self.clock() - self._checked >= CACHE_SECONDS:
-            self._checked = self.clock()
-            threading.Thread(target=self.refresh, daemon=True).start()
-        return self._value or FALLBACK
+        self._reads.get()
+        return self._value or fallback
 
-    def refresh(self):
-        """Detect the version now (after a 426, say); True when it changed."""
+    def refresh(self, fallback=FALLBACK):
+        """Detect the version now (after a 426 or a firewall 405); True when the value sent changes."""
         if self.configured:
             return False
-        with self._lock:
-            before = self._value or FALLBACK
-            self._detect()
-            return (self._value or FALLBACK) != before
+        before = self._value or fallback
+        self._reads.refresh()
+        return (self._value or fallback) != before
 
     def _detect(self):
-        self._checked = self.clock()
         try:
             response = self.session.get(self.home_url, headers=self.headers, timeout=self.timeout)
             with response:
@@ -66,4 +58,4 @@ class FrontEndVersion:
             log.warning("could not read chat.z.ai's front-end version (%s)", type(error).__name__)
         if detected:
             self._value = detected
-        log.debug("front-end version: %s", self._value or FALLBACK)
+        log.debug("front-end version: %s", self._value or "not detected")

@@ -1,0 +1,115 @@
+"""chat.z.ai as its page speaks since 2026 (reference/zai-protocol-2026.md, HAR of 2026-09-15).
+
+Each completion is two requests: POST /api/v1/chats/new creates a chat holding the user message,
+then a signed POST /api/v2/chat/completions names that chat and carries only that one message
+(the conversation folded into it, ztoapi.zai.transcript), with `X-Region: overseas`, a stable
+`X-Device-Id` and the browser fingerprint in the query string. No `model_item`, no `tools`.
+"""
+import time
+import uuid
+from urllib.parse import urlencode
+
+from ztoapi.zai import transcript
+from ztoapi.zai.browser import device_id
+from ztoapi.zai.browser import fingerprint
+from ztoapi.zai.browser import utc_now
+from ztoapi.zai.dialect import Dialect
+from ztoapi.zai.dialect import file_item
+from ztoapi.zai.dialect import image_ref
+from ztoapi.zai.dialect import variables
+from ztoapi.zai.signing import sign
+
+NEW_CHAT_PATH = "/api/v1/chats/new"
+COMPLETIONS_PATH = "/api/v2/chat/completions"
+HIGH_EFFORTS = ("low", "medium", "high")   # the page offers High and Max; everything above is Max
+
+
+class Dialect2026(Dialect):
+    name = "2026"
+    creates_chats = True
+    fallback_version = "prod-fe-1.1.98"
+    extra_headers = {"X-Region": "overseas"}
+
+    def __init__(self, settings, fe_version):
+        super().__init__(settings, fe_version)
+        self.new_chat_url = self.origin + NEW_CHAT_PATH
+        self.completions_url = self.origin + COMPLETIONS_PATH
+
+    def message(self, chat, uploads):
+        """(text, content) of the one user message: the folded conversation, and its content
+        (the text, or the text and the uploaded images of the last user turn)."""
+        text, last_user = transcript.fold(chat.messages)
+        refs = [{"type": "image_url", "image_url": {"url": image_ref(upload)}}
+                for (i, _), upload in sorted(uploads.items()) if i == last_user]
+        return text, ([{"type": "text", "text": text}, *refs] if refs else text)
+
+    def uploaded_images(self, chat):
+        """Only the last user turn's images travel: earlier ones are "[image]" in the text."""
+        _, last_user = transcript.fold(chat.messages)
+        return {where: image for where, image in chat.images.items() if where[0] == last_user}
+
+    def new_chat(self, chat, credential, text, message_id):
+        """(url, headers, body) creating the chat that holds the user message."""
+        now = time.time()
+        model = chat.model.upstream_id
+        body = {"chat": {
+            "id": "", "title": "New Chat", "models": [model], "params": {},
+            "history": {"messages": {message_id: {
+                "id": message_id, "parentId": None, "childrenIds": [], "role": "user",
+                "content": text, "timestamp": int(now), "models": [model]}},
+                "currentId": message_id},
+            "tags": [], "flags": [],
+            "features": [{"server": "tool_selector_h", "status": "hidden", "type": "tool_selector"}],
+            "mcp_servers": [], "enable_thinking": chat.enable_thinking,
+            **self._effort(chat), "auto_web_search": chat.web_search, "message_version": 1,
+            "extra": {}, "timestamp": int(now * 1000), "type": "default"}}
+        headers = self.headers(credential.token)
+        headers["Content-Type"] = "application/json"
+        headers["Accept"] = "application/json"
+        return self.new_chat_url, headers, body
+
+    def completion(self, chat, credential, uploads, chat_id, message_id, text, content):
+        """(url, headers, body) for the completion of a created chat; `text` and `content` are
+        what message() made of the chat, as the created chat holds them."""
+        now = utc_now()
+        now_ms = int(now.timestamp() * 1000)
+        request_id = str(uuid.uuid4())
+        query = urlencode({
+            "timestamp": now_ms, "requestId": request_id, "user_id": credential.user_id,
+            "version": "0.0.1", "platform": "web", "token": credential.token,
+            **fingerprint(self.origin, chat_id, now), "signature_timestamp": now_ms})
+        headers = self.headers(credential.token, referer=f"{self.origin}/c/{chat_id}")
+        headers["Accept"] = "application/json, text/event-stream"
+        headers["Content-Type"] = "application/json"
+        headers["X-Device-Id"] = device_id(credential.token)
+        headers["X-Signature"] = sign(text, request_id, now_ms, credential.user_id, self.secret)
+        features = {"image_generation": False, "web_search": False,
+                    "auto_web_search": chat.web_search, "preview_mode": True, "flags": [],
+                    "vlm_tools_enable": False, "vlm_web_search_enable": False,
+                    "vlm_website_mode": False, "enable_thinking": chat.enable_thinking,
+                    **self._effort(chat)}
+        body = {
+            "stream": True,
+            "model": chat.model.upstream_id,
+            "messages": [{"role": "user", "content": content}],
+            "signature_prompt": text,
+            "params": chat.params,
+            "extra": {},
+            "features": features,
+            "variables": variables(),
+            "chat_id": chat_id,
+            "id": str(uuid.uuid4()),
+            "current_user_message_id": message_id,
+            "current_user_message_parent_id": None,
+            "background_tasks": {"title_generation": True, "tags_generation": True},
+        }
+        if uploads:
+            body["files"] = [file_item(upload) for upload in uploads.values()]
+        return f"{self.completions_url}?{query}", headers, body
+
+    def _effort(self, chat):
+        """`reasoning_effort`, only for models whose capabilities offer it, and only when thinking."""
+        if not (chat.enable_thinking and chat.model.reasoning_effort):
+            return {}
+        return {"reasoning_effort": "high" if chat.reasoning_effort in HIGH_EFFORTS else "max"}
+
