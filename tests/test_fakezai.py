@@ -534,3 +534,26 @@ def test_search_over_http_features_and_scripts(fake):
     for bad in ({"search": 1}, {"sources": [{"title": "T"}]}, {"sources": "x"}, {"sources": [{"title": 1, "url": ""}]}):
         with pytest.raises(ValueError):
             fake.script_next(**bad)
+
+
+def test_faults_and_keys_added_for_2026_also_work_in_2025(fake):
+    fake.script_next(fault="http426")
+    resp = chat(fake)
+    assert resp.status_code == 426 and resp.json() == {"detail": "New version detected, please refresh the page"}
+    fake.script_next(fault="config_404")
+    resp = chat(fake)
+    assert resp.status_code == 404 and resp.json() == {"detail": "Not Found"}
+    captcha = {"captcha_error_type": "missing_param", "code": "FRONTEND_CAPTCHA_REQUIRED",
+               "detail": "Please refresh the page to update the app, then try again.",
+               "error_code": "FRONTEND_CAPTCHA_REQUIRED"}
+    tier = {"detail": "Model not available for current user level", "code": 403}
+    internal = {"code": "INTERNAL_ERROR", "error_code": "INTERNAL_ERROR", "detail": "Internal Server Error"}
+    for fault, error in (("captcha", captcha), ("tier", tier), ("internal_error", internal)):
+        fake.script_next(fault=fault)
+        resp = chat(fake)
+        assert resp.status_code == 200 and sse_events(resp) == [
+            {"type": "chat:completion", "data": {"data": {"error": error, "done": True}, "error": error, "done": True}}]
+    fake.script_next(think_style="details", hops=3)  # 2026-only keys: accepted, no effect in 2025
+    assert replay(e["data"] for e in sse_events(chat(fake))) == "Echo: Hello, 世界"
+    assert fake.stats()["dialect"] == "2025" and fake.stats()["captcha_refusals"] == 0
+    assert requests.get(fake.url + "/api/config", timeout=5).json() == {"detail": "Not Found"}

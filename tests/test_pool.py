@@ -152,3 +152,35 @@ def test_state_shows_no_full_token():
     pool, _ = make_pool(("abcdefghijklmnop",))
     pool.acquire()
     assert pool.state() == [{"token": "...klmnop", "guest": False, "state": "ok", "uses": 1}]
+
+
+def test_a_captcha_rests_a_token_and_says_so():
+    clock = Clock()
+    pool, _ = make_pool(clock=clock)
+    a = pool.acquire()
+    pool.captcha(a)
+    assert [pool.acquire().token for _ in range(2)] == ["b", "b"]
+    assert pool.state()[0]["state"] == "captcha (chat.z.ai asked for one; resting for 300 s)"
+    clock.now += 301
+    assert pool.state()[0]["state"] == "ok"
+
+
+def test_a_guest_s_captcha_gates_every_guest_without_minting_more():
+    clock = Clock()
+    pool, minted = make_pool((), anonymous=True, clock=clock)
+    pool.captcha(pool.acquire())
+    with pytest.raises(ApiError) as caught:
+        pool.acquire()
+    assert (caught.value.status, caught.value.code) == (503, "upstream_captcha_required")
+    assert len(minted) == 1
+    assert pool.usable() is False
+    clock.now += 301
+    assert pool.usable() is True
+    assert pool.acquire().token == "guest0"
+
+
+def test_gated_guests_leave_configured_tokens_in_use():
+    pool, _ = make_pool(("a",), anonymous=True)
+    pool.captcha(pool.mint_guest())
+    assert pool.acquire().token == "a"
+    assert pool.usable() is True

@@ -4,7 +4,9 @@ import argparse
 import threading
 
 from .auth import DEFAULT_SECRET, SIGNATURE_MODES
+from .dialect2026 import CAPTCHA_MODES
 from .server import FakeZai
+from .state2026 import DIALECTS
 
 
 def main(argv=None) -> None:
@@ -13,8 +15,11 @@ def main(argv=None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--secret", default=DEFAULT_SECRET)
-    parser.add_argument("--min-fe-version", default="1.0.94")
-    parser.add_argument("--fe-version", default="1.0.98")
+    parser.add_argument("--dialect", choices=DIALECTS, default="2025")
+    parser.add_argument("--min-fe-version", default=None, help="default: 1.0.94 (2025) or 1.1.0 (2026)")
+    parser.add_argument("--fe-version", default=None, help="default: 1.0.98 (2025) or 1.1.98 (2026)")
+    parser.add_argument("--captcha", choices=[m for m in CAPTCHA_MODES if m], default=None,
+                        help="2026 captcha gate (default: off)")
     parser.add_argument("--signature-mode", choices=SIGNATURE_MODES, default="hmac-b64")
     parser.add_argument("--user-token", action="append", default=[], help="seed a real-user token (repeatable)")
     parser.add_argument("--max-streams-per-token", type=int, default=None,
@@ -22,7 +27,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     fake = FakeZai(secret=args.secret, min_fe_version=args.min_fe_version, signature_mode=args.signature_mode,
                    user_tokens=args.user_token, fe_version=args.fe_version,
-                   max_streams_per_token=args.max_streams_per_token).start(args.host, args.port)
+                   max_streams_per_token=args.max_streams_per_token, dialect=args.dialect,
+                   captcha=args.captcha).start(args.host, args.port)
     print(f"READY {fake.port}", flush=True)
     try:
         threading.Event().wait()

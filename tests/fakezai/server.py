@@ -1,9 +1,9 @@
-"""Strict fake of the chat.z.ai web-chat upstream (Oct 2025 protocol) on a real local HTTP server."""
+"""Strict fake of the chat.z.ai web-chat upstream (Oct 2025 protocol, or the 2026 dialect) on a real local
+HTTP server."""
 
 import email.parser
 import email.policy
 import json
-import re
 import select
 import socket
 import sys
@@ -14,46 +14,27 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import stream
+from . import catalog, dialect2026, inband, stream
 from .auth import DEFAULT_SECRET, SIGNATURE_MODES, make_token, signature_valid, token_payload
+from .catalog import GUEST_MODELS_2026
+from .common import (BAD_SIGNATURE, CONCURRENCY_LIMIT, NO_IMAGE_INPUT, NO_PERMISSION, NOT_FOUND, SESSION_EXPIRED,
+                     parse_version, query_error, waf_page)
+from .handler2026 import Handler2026
+from .state2026 import Dialect2026
 
-SESSION_EXPIRED = "Your session has expired or the token is invalid. Please sign in again."
-NO_PERMISSION = "You do not have permission to access this resource. Please contact your administrator for assistance."
-BAD_SIGNATURE = "403: Signature validation failed: 签名验证失败"
-QUERY_PARAMS = ("timestamp", "requestId", "user_id", "signature_timestamp")
-CONCURRENCY_LIMIT = {"detail": "Too many requests, concurrency limit exceeded"}
 HTTP_FAULT_JSON = {
     "http500": (500, {"detail": "Internal Server Error"}),
     "http429": (429, CONCURRENCY_LIMIT),
     "version426_http": (426, {"detail": "Your client version check is failed"}),
     "http401": (401, {"detail": SESSION_EXPIRED}),
+    "http426": (426, dialect2026.NEW_VERSION),
+    "config_404": (404, NOT_FOUND),
 }
 AUTHS_FAULTS = ("http500", "waf405", "no_token", "bad_json")
-OLD_FE_VERSION = "1.0.50"  # also named on the home page: clients must pick the highest prod-fe-x.y.z
-WAF_PAGE = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>405</title></head>
-<body><div class="block"><img src="https://errors.aliyun.com/images/TB1TpamHpXXXXaJXXXXeB7nYVXX-104-162.png" alt="405">
-<h1>Sorry, your request has been blocked as it may cause potential threats to the server's security.</h1>
-<p>traceid: {trace}</p></div></body></html>
-"""
-# (upstream id, display name, vision, active)
-MODELS = (
-    ("0727-360B-API", "GLM-4.5", False, True),
-    ("0727-106B-API", "GLM-4.5-Air", False, True),
-    ("glm-4.5v", "GLM-4.5V", True, True),
-    ("GLM-4-6-API-V1", "GLM-4.6", False, True),
-    ("main_chat", "GLM-4-32B", False, False),
-)
-UPSTREAM_MODELS = {m[0] for m in MODELS if m[3]}
-VISION_MODELS = {m[0] for m in MODELS if m[2] and m[3]}
+UPSTREAM_MODELS = catalog.active("2025")
+VISION_MODELS = catalog.vision("2025")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
-NO_IMAGE_INPUT = "This model does not support image input"
-
-
-def _version(text: str) -> tuple[int, ...] | None:
-    """Parse "1.0.98" or "prod-fe-1.0.98" into a tuple; None if absent."""
-    match = re.search(r"(\d+)\.(\d+)\.(\d+)", text or "")
-    return tuple(map(int, match.groups())) if match else None
+DIALECT_ROUTES = {"chat": "2025", "config": "2026", "chats_new": "2026", "chat_v2": "2026"}
 
 
 def _header_value(value) -> str:
@@ -61,42 +42,6 @@ def _header_value(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value)
-
-
-def _waf_page() -> bytes:
-    """The Aliyun WAF block page with a fresh trace id."""
-    return WAF_PAGE.replace("{trace}", uuid.uuid4().hex).encode()
-
-
-def _model_entry(model_id: str, name: str, vision: bool, active: bool) -> dict:
-    """Return one Open WebUI-shaped /api/models entry."""
-    capabilities = {"vision": vision, "citations": False, "preview_mode": False, "web_search": True,
-                    "language_detection": False, "restore_n_source": False, "mcp": True, "file_qa": True,
-                    "returnFc": True, "returnThink": True, "think": True}
-    meta = {"profile_image_url": "/static/favicon.png", "description": f"{name} by Z.ai", "hidden": False,
-            "suggestion_prompts": [{"prompt": "Write a haiku about the sea"}], "capabilities": capabilities,
-            "mcpServerIds": ["deep-web-search", "vibe-coding", "ppt-maker", "image-search"]}
-    info = {"id": model_id, "user_id": "api", "base_model_id": None, "name": name,
-            "params": {"top_p": 0.95, "temperature": 0.6, "max_tokens": 80000}, "meta": meta,
-            "access_control": None, "is_active": active, "updated_at": 1759276800, "created_at": 1753574400}
-    openai = {"id": model_id, "name": name, "owned_by": "openai", "openai": {"id": model_id}, "urlIdx": 1}
-    return {"id": model_id, "name": name, "owned_by": "openai", "openai": openai, "urlIdx": 1, "info": info}
-
-
-def _query_error(query: dict, token: str, user: dict) -> str | None:
-    """Return why the signing query parameters are unacceptable, or None."""
-    missing = [p for p in QUERY_PARAMS if not query.get(p)]
-    if missing:
-        return "Missing required query parameter(s): " + ", ".join(missing)
-    if "token" in query and query["token"] != token:
-        return "Query parameter 'token' does not match the Authorization token"
-    if query["user_id"] != user["id"]:
-        return "Query parameter 'user_id' does not match the token's user id"
-    if not query["timestamp"].isdigit():
-        return "Query parameter 'timestamp' must be an integer number of milliseconds"
-    if query["timestamp"] != query["signature_timestamp"]:
-        return "Query parameters 'timestamp' and 'signature_timestamp' differ"
-    return None
 
 
 def _body_error(body: dict) -> str | None:
@@ -128,20 +73,23 @@ def _multipart_file(content_type: str, raw: bytes) -> tuple[str, str, bytes] | N
     return None
 
 
-class FakeZai:
+class FakeZai(Dialect2026):
     """A chat.z.ai look-alike: start() serves it on 127.0.0.1 from a background thread."""
 
-    def __init__(self, secret: str = DEFAULT_SECRET, min_fe_version: str = "1.0.94",
-                 signature_mode: str = "hmac-b64", user_tokens=(), fe_version: str = "1.0.98",
-                 max_streams_per_token: int | None = None, auths_fault: str | None = None):
+    def __init__(self, secret: str = DEFAULT_SECRET, min_fe_version: str | None = None,
+                 signature_mode: str = "hmac-b64", user_tokens=(), fe_version: str | None = None,
+                 max_streams_per_token: int | None = None, auths_fault: str | None = None, dialect: str = "2025",
+                 captcha: str | None = None, guest_models=GUEST_MODELS_2026, config_fault: str | None = None):
         if signature_mode not in SIGNATURE_MODES:
             raise ValueError(f"signature_mode must be one of {SIGNATURE_MODES}")
+        self.dialect = dialect  # first: fe_version and min_fe_version left as None follow it
         self.secret, self.signature_mode, self.fe_version = secret, signature_mode, fe_version
         self.min_fe_version = min_fe_version
         self.max_streams_per_token = max_streams_per_token
         self.auths_fault = auths_fault
-        self._defaults = {"fe_version": fe_version, "min_fe_version": self.min_fe_version,
+        self._defaults = {"fe_version": fe_version, "min_fe_version": min_fe_version and self.min_fe_version,
                           "max_streams_per_token": max_streams_per_token, "auths_fault": auths_fault}
+        self._init_2026(dialect, captcha, guest_models, config_fault)
         self.files: dict[str, dict] = {}        # file id -> the upload's JSON record
         self.file_bytes: dict[str, bytes] = {}  # file id -> the uploaded bytes
         self._file_owners: dict[str, str] = {}  # file id -> the uploading Bearer token
@@ -197,16 +145,30 @@ class FakeZai:
 
     # -- runtime settings ------------------------------------------------------------------------
     @property
+    def fe_version(self) -> str:
+        """Version published on GET / as prod-fe-<fe_version>; settable, None: the dialect's default."""
+        return self._fe_version or self._dialect_default("fe_version")
+
+    @fe_version.setter
+    def fe_version(self, value: str | None) -> None:
+        self._fe_version = value
+
+    @property
     def min_fe_version(self) -> str:
-        """Lowest accepted X-FE-Version, as "1.0.94"; settable (also "prod-fe-1.0.94")."""
+        """Lowest accepted X-FE-Version, as "1.0.94"; settable (also "prod-fe-1.0.94"; None: the dialect's)."""
         return ".".join(map(str, self._min_fe_version))
 
     @min_fe_version.setter
-    def min_fe_version(self, value: str) -> None:
-        parsed = _version(value) if isinstance(value, str) else None
-        if parsed is None:
+    def min_fe_version(self, value: str | None) -> None:
+        parsed = parse_version(value) if isinstance(value, str) else None
+        if parsed is None and value is not None:
             raise ValueError(f"min_fe_version must look like 1.0.94, got {value!r}")
-        self._min_fe_version = parsed
+        self._min_fe_set = parsed
+
+    @property
+    def _min_fe_version(self) -> tuple[int, ...]:
+        """min_fe_version as a tuple."""
+        return self._min_fe_set or parse_version(self._dialect_default("min_fe_version"))
 
     @property
     def max_streams_per_token(self) -> int | None:
@@ -255,7 +217,8 @@ class FakeZai:
         return self._closed_early
 
     def chat_requests_by_token(self) -> dict[str, int]:
-        """Bearer token -> POST /api/chat/completions received with it (rejected ones included)."""
+        """Bearer token -> completions (POST /api/chat/completions, or /api/v2/chat/completions past the 2026
+        WAF) received with it (rejected ones included)."""
         with self._lock:
             return dict(self._chats_by_token)
 
@@ -277,16 +240,18 @@ class FakeZai:
             return {"open_streams": self._open_streams, "closed_early": self._closed_early,
                     "requests": len(self._requests), "queued_scripts": len(self._scripts),
                     "issued_tokens": len(self._issued), "chat_requests_by_token": short(self._chats_by_token),
-                    "open_streams_by_token": short(self._streams_by_token)}
+                    "open_streams_by_token": short(self._streams_by_token), **self._stats_2026(short)}
 
     def reset(self) -> None:
-        """Forget recorded requests, queued scripts, per-token request counts and the closed_early counter,
-        and restore fe_version, min_fe_version, max_streams_per_token and auths_fault to their constructor
-        values (tokens and open-stream counts are kept)."""
+        """Forget recorded requests, queued scripts, per-token request counts, the closed_early counter and
+        the 2026 records (chats, completions, device ids, captcha refusals), and restore fe_version,
+        min_fe_version, max_streams_per_token, auths_fault, dialect, captcha, guest_models and config_fault to
+        their constructor values (tokens, uploads and open-stream counts are kept)."""
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
             self._chats_by_token.clear()
+            self._reset_2026()
             self._closed_early = 0
             self._generation += 1  # streams opened before this reset no longer count in closed_early
             for name, value in self._defaults.items():
@@ -417,7 +382,7 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(Handler2026, BaseHTTPRequestHandler):
     """Routes requests to the fake's endpoints."""
 
     protocol_version = "HTTP/1.1"
@@ -426,6 +391,8 @@ class _Handler(BaseHTTPRequestHandler):
     routes = {
         ("GET", "/"): "index", ("GET", "/api/v1/auths/"): "auths", ("GET", "/api/models"): "models",
         ("POST", "/api/chat/completions"): "chat", ("POST", "/api/v1/files/"): "upload",
+        ("GET", "/api/config"): "config", ("POST", "/api/v1/chats/new"): "chats_new",
+        ("POST", "/api/v2/chat/completions"): "chat_v2",
         ("GET", "/__fake/requests"): "fake_requests", ("GET", "/__fake/stats"): "fake_stats",
         ("POST", "/__fake/reset"): "fake_reset", ("POST", "/__fake/script"): "fake_script",
     }
@@ -439,7 +406,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         """Dispatch any method through the route table."""
-        self.generation = self.server.fake._generation
+        self.generation, self.dialect = self.server.fake._generation, self.server.fake.dialect
         url = urlsplit(self.path)
         # An HTTP forward-proxy client sends the absolute URI ("POST http://host/path?query"): route by its path.
         self.proxied = self.path.lower().startswith(("http://", "https://"))
@@ -455,7 +422,12 @@ class _Handler(BaseHTTPRequestHandler):
                                       "headers": {k.lower(): v for k, v in self.headers.items()}, "body": self.body,
                                       "proxied": self.proxied})
         route = self.routes.get((self.command, path))
-        if route:
+        if self.dialect == "2026" and not path.startswith("/__fake/") and dialect2026.waf_blocks(
+                self.command, path, self.headers, self.server.fake._min_fe_version):
+            self._send(405, waf_page(), "text/html; charset=utf-8")
+        elif DIALECT_ROUTES.get(route, self.dialect) != self.dialect:
+            self._json(404, NOT_FOUND)
+        elif route:
             getattr(self, route)()
         elif (self.command, path + "/") in self.routes:
             self._send(307, b"", "text/plain", {"Location": path + "/" + (f"?{url.query}" if url.query else "")})
@@ -554,8 +526,11 @@ class _Handler(BaseHTTPRequestHandler):
     # -- upstream endpoints ----------------------------------------------------------------------
     def index(self):
         """GET /: landing page whose asset URLs carry prod-fe-<fe_version>."""
-        base = f"https://z-cdn.chatglm.cn/z-ai/frontend/prod-fe-{self.server.fake.fe_version}/_app/immutable"
-        old = f"https://z-cdn.chatglm.cn/z-ai/frontend/prod-fe-{OLD_FE_VERSION}/_app/immutable"
+        if self.dialect == "2026":
+            return self.index_2026()
+        fake = self.server.fake
+        base = f"https://z-cdn.chatglm.cn/z-ai/frontend/prod-fe-{fake.fe_version}/_app/immutable"
+        old = f"https://z-cdn.chatglm.cn/z-ai/frontend/prod-fe-{fake._dialect_default('old_fe_version')}/_app/immutable"
         html = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Z.ai Chat</title>\n'
                 f'<link rel="prefetch" href="{old}/assets/legacy-polyfills.js">\n'
                 f'<link rel="stylesheet" href="{base}/assets/0.css">\n'
@@ -571,7 +546,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault == "http500":
                 return self._json(500, {"detail": "Internal Server Error"})
             if fault == "waf405":
-                return self._send(405, _waf_page(), "text/html; charset=utf-8")
+                return self._send(405, waf_page(), "text/html; charset=utf-8")
             if fault == "bad_json":
                 page = b"<!doctype html><html><head><title>Z.ai</title></head><body>{\"id\": oops</body></html>\n"
                 return self._send(200, page, "text/html; charset=utf-8")
@@ -591,7 +566,7 @@ class _Handler(BaseHTTPRequestHandler):
         token = self._bearer()
         if token is not None and self.server.fake._user(token) is None:
             return self._json(401, {"detail": SESSION_EXPIRED})
-        self._json(200, {"data": [_model_entry(*m) for m in MODELS]})
+        self._json(200, catalog.catalogue(self.dialect))
 
     def upload(self):
         """POST /api/v1/files/: multipart upload, real users only."""
@@ -619,17 +594,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def chat(self):
         """Validate like the Oct 2025 upstream, then stream the (scripted) reply."""
+        self._completion(stream.last_user_text, self._chat_stream)
+
+    def _completion(self, directive_text, run) -> None:
+        """Count the request, take its script (directive from directive_text(messages), then the queue), apply
+        HTTP faults, the token check and the stream slot, then run(fake, token, user, body, script, release),
+        which returns an HTTP error (a 400 detail or (status, body)) or None once it streamed."""
         fake, token = self.server.fake, self._bearer()
         fake._count_chat(token)
         body = self.body if isinstance(self.body, dict) else {}
         try:
-            directive, _ = stream.parse_directive(stream.last_user_text(body.get("messages")))
+            directive, _ = stream.parse_directive(directive_text(body.get("messages")))
         except ValueError as exc:
             return self._json(400, {"detail": str(exc)})
         script = {**directive, **fake._next_script()}
         fault = script.get("fault")
         if fault == "waf405":
-            return self._send(405, _waf_page(), "text/html; charset=utf-8")
+            return self._send(405, waf_page(), "text/html; charset=utf-8")
         if fault in HTTP_FAULT_JSON:
             retry = {"Retry-After": _header_value(script["retry_after"])} \
                 if fault == "http429" and "retry_after" in script else None
@@ -647,21 +628,21 @@ class _Handler(BaseHTTPRequestHandler):
                 fake._release_stream(token)
 
         try:
-            error = self._chat_stream(fake, token, user, body, script, release)
+            error = run(fake, token, user, body, script, release)
         finally:
             release()
         if error:  # sent after the slot is free, so a client retrying at once cannot race the release
-            self._json(400, {"detail": error})
+            self._json(*((400, {"detail": error}) if isinstance(error, str) else error))
 
     def _chat_stream(self, fake: FakeZai, token: str, user: dict, body: dict, script: dict, release) -> str | None:
         """The rest of chat() while holding one of the token's stream slots; return a 400 detail, or None
         once the stream was sent."""
         fault = script.get("fault")
-        problem = _query_error(self.query, token, user)
+        problem = query_error(self.query, token, user)
         if problem:
             return problem
         chat_id = str(body.get("chat_id", ""))
-        version = _version(self.headers.get("X-FE-Version", ""))
+        version = parse_version(self.headers.get("X-FE-Version", ""))
         if fault == "version426" or version is None or version < fake._min_fe_version:
             return self._sse(chat_id, [stream.version_426_event()], release)
         if not isinstance(self.body, dict):
@@ -676,6 +657,9 @@ class _Handler(BaseHTTPRequestHandler):
             images = fake._resolve_images(token, body["messages"])
             if images is None:
                 return self._sse(chat_id, [stream.image_error_event()], release)
+        event = inband.fault_event(fault, body)
+        if event:
+            return self._sse(chat_id, [event], release)
         reply = stream.build_reply(body, script, images)
         try:
             self._sleep(script.get("first_delay_ms", 0) / 1000)

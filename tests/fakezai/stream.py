@@ -25,12 +25,14 @@ CUT = object()  # frame marker: drop the connection without finishing the chunke
 
 HTTP_FAULTS = ("http500", "http429", "waf405", "version426_http", "http401")
 MID_FAULTS = ("error_mid", "cut", "stall", "toplevel_error", "malformed")
-FAULTS = HTTP_FAULTS + MID_FAULTS + ("error_start", "version426", "signature", "busy_event")
+FAULTS = HTTP_FAULTS + MID_FAULTS + ("error_start", "version426", "signature", "busy_event",
+                                     "captcha", "tier", "internal_error", "http426", "config_404")
 SCRIPT_KEYS = {
     "answer": str, "reasoning": str, "chunk": int, "seed": int, "delay_ms": (int, float),
     "first_delay_ms": (int, float), "fault": str, "after": int, "stall_s": (int, float),
-    "retry_after": (int, float, str), "search": bool, "sources": list,
+    "retry_after": (int, float, str), "search": bool, "sources": list, "think_style": str, "hops": int,
 }
+THINK_STYLES = ("plain", "details")
 DIRECTIVE = re.compile(r"\[\[fake\s*(\{.*?\})\s*\]\]", re.S)
 
 
@@ -45,10 +47,12 @@ def check_script(script: dict) -> dict:
         if key == "sources":
             _check_sources(value)
         elif isinstance(value, (int, float)) and key not in ("seed", "search") \
-                and value < (1 if key == "chunk" else 0):
+                and value < (1 if key in ("chunk", "hops") else 0):
             raise ValueError(f"script key {key!r} is out of range: {value!r}")
         if key == "retry_after" and isinstance(value, str) and (not value.strip() or "\r" in value or "\n" in value):
             raise ValueError(f"script key 'retry_after' must be a non-empty single-line string: {value!r}")
+    if script.get("think_style", "plain") not in THINK_STYLES:
+        raise ValueError(f"script key 'think_style' must be one of {list(THINK_STYLES)}: {script['think_style']!r}")
     if script.get("fault", FAULTS[0]) not in FAULTS:
         raise ValueError(f"unknown fault {script['fault']!r}; expected one of {list(FAULTS)}")
     return script
@@ -204,6 +208,22 @@ def search_edits(query: str, results: list, start: int, rng: random.Random) -> l
     return edits
 
 
+def think_events(reasoning: str, answer_parts: list[str], searching: bool, rng: random.Random,
+                 chunk: int | None) -> Iterator[tuple[str, dict]]:
+    """The Oct-2025 thinking: `<details>` deltas quoted with "> ", then the think→answer edit at EDIT_INDEX
+    (carrying the first answer part, popped from answer_parts, unless searching)."""
+    started = time.monotonic()
+    quoted = "> " + reasoning.replace("\n", "\n> ")
+    think_parts = split(quoted[2:], rng, chunk) or [""]
+    think_parts[0] = THINK_HEAD + "> " + think_parts[0]
+    for part in think_parts:
+        yield "think", {"delta_content": part, "phase": "thinking"}
+    secs = max(1, round(time.monotonic() - started))
+    edit = (f'true" duration="{secs}" view="" last_tool_call_name="">\n<summary>Thought for {secs} seconds</summary>\n'
+            f"{quoted}\n</details>\n" + (answer_parts.pop(0) if answer_parts and not searching else ""))
+    yield "answer", {"edit_index": EDIT_INDEX, "edit_content": edit, "phase": "answer"}
+
+
 def events(reply: Reply) -> Iterator[tuple[str, dict]]:
     """Yield (kind, data) pairs, kind in think/answer/tool/tail, keeping the message document consistent."""
     rng = random.Random(reply.seed)
@@ -211,18 +231,9 @@ def events(reply: Reply) -> Iterator[tuple[str, dict]]:
     searching = reply.search_query is not None
     doc = ""
     if reply.reasoning is not None:
-        started = time.monotonic()
-        quoted = "> " + reply.reasoning.replace("\n", "\n> ")
-        think_parts = split(quoted[2:], rng, reply.chunk) or [""]
-        think_parts[0] = THINK_HEAD + "> " + think_parts[0]
-        for part in think_parts:
-            doc += part
-            yield "think", {"delta_content": part, "phase": "thinking"}
-        secs = max(1, round(time.monotonic() - started))
-        edit = (f'true" duration="{secs}" view="" last_tool_call_name="">\n<summary>Thought for {secs} seconds</summary>\n'
-                f"{quoted}\n</details>\n" + (answer_parts.pop(0) if answer_parts and not searching else ""))
-        doc = doc[:EDIT_INDEX] + edit
-        yield "answer", {"edit_index": EDIT_INDEX, "edit_content": edit, "phase": "answer"}
+        for kind, data in think_events(reply.reasoning, answer_parts, searching, rng, reply.chunk):
+            doc = doc[:data["edit_index"]] + data["edit_content"] if "edit_index" in data else doc + data["delta_content"]
+            yield kind, data
     if searching:
         results = default_results(reply.search_query) if reply.search_results is None else reply.search_results
         for data in search_edits(reply.search_query, results, len(doc), rng):
@@ -265,8 +276,9 @@ def version_426_event() -> str:
 JUNK = (": ping\n\n", "data: {oops\n\n", "data: \n\n", chat_event({"phase": "mystery"}))
 
 
-def frames(reply: Reply, sleep: Callable[[float], object]) -> Iterator[object]:
-    """Yield SSE frames (str) for reply, applying delays and the scripted fault; CUT means drop the connection."""
+def frames(reply: Reply, sleep: Callable[[float], object], source=None, frame=chat_event) -> Iterator[object]:
+    """Yield SSE frames (str) for reply, applying delays and the scripted fault; CUT means drop the connection.
+    source: (kind, data) pairs (default events(reply)), each framed with frame."""
     if reply.fault == "error_start":
         yield chat_event({"error": ERROR_500})
         return
@@ -274,7 +286,7 @@ def frames(reply: Reply, sleep: Callable[[float], object]) -> Iterator[object]:
         yield chat_event({"error": BUSY_429, "done": True})
         return
     answers, junk, fired = 0, [], reply.fault not in MID_FAULTS
-    for i, (kind, data) in enumerate(events(reply)):
+    for i, (kind, data) in enumerate(events(reply) if source is None else source):
         if i and reply.delay_ms:
             sleep(reply.delay_ms / 1000)
         if not fired and kind != "think" and (answers >= reply.after or kind == "tail"):
@@ -293,5 +305,5 @@ def frames(reply: Reply, sleep: Callable[[float], object]) -> Iterator[object]:
             junk = list(JUNK) if reply.fault == "malformed" else []
         if junk:
             yield junk.pop(0)
-        yield chat_event(data)
+        yield frame(data)
         answers += kind == "answer"
