@@ -23,8 +23,10 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
 @pytest.fixture(scope="session")
-def fake():
-    upstream = FakeZai().start()
+def fake(request):
+    """The fake chat.z.ai: the 2025 dialect, or the dialect a test module is parametrized with
+    (tests/e2e/conftest.py runs the end-to-end suites against both)."""
+    upstream = FakeZai(dialect=getattr(request, "param", "2025")).start()
     yield upstream
     upstream.stop()
 

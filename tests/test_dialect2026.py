@@ -409,12 +409,13 @@ def test_a_404_on_the_v2_path_rereads_the_dialect_and_speaks_2025_if_chat_z_ai_w
     upstream.post(V2, status=404, json={"detail": "Not Found"})
     clock = Clock()
     client = ZaiClient(settings(zai_dialect="auto"), sleep=lambda s: None, clock=clock)
-    client.detector.clock = clock
-    client.detector._reads.clock = clock
     client.detector.current()
-    clock.now += 31
+    clock.now += 6
     upstream.replace(responses.GET, CONFIG, status=404)
+    add_home(upstream, "prod-fe-1.0.300")
     add_completion(upstream, ANSWER, url=V1)
     assert read_all(client.open(chat({"model": "GLM-4.5", "messages": HELLO["messages"]}))) == [("answer", "Hi")]
-    assert paths(upstream)[-2:] == ["GET /api/config", "POST /api/chat/completions"]
+    assert paths(upstream)[-4:] == ["POST /api/v2/chat/completions", "GET /api/config", "GET /",
+                                    "POST /api/chat/completions"]
+    assert sent(upstream, "/api/chat/completions")[0].headers["X-FE-Version"] == "prod-fe-1.0.300"
     assert client.detector.current() == "2025"

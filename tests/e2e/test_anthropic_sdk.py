@@ -3,6 +3,7 @@ import anthropic
 import pytest
 
 from tests.conftest import KEY
+from tests.sent import last_chat
 
 WEATHER = {"name": "get_weather", "description": "Current weather in a city.",
            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
@@ -15,10 +16,6 @@ THINKING = {"type": "enabled", "budget_tokens": 1024}
 def claude(server):
     with anthropic.Anthropic(base_url=server, api_key=KEY, max_retries=0) as client:
         yield client
-
-
-def last_chat(fake):
-    return [r for r in fake.requests if r["path"] == "/api/chat/completions"][-1]["body"]
 
 
 def test_text(claude):

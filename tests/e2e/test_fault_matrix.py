@@ -17,6 +17,8 @@ from tests.conftest import server_log
 from tests.conftest import start_gunicorn
 from tests.conftest import stop_gunicorn
 from tests.fakezai import make_user_token
+from tests.sent import attempts_by_token
+from tests.sent import completions
 
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
@@ -36,7 +38,7 @@ def sse(response):
 
 
 def chat_posts(fake):
-    return [r for r in fake.requests if r["path"] == "/api/chat/completions"]
+    return completions(fake)
 
 
 def assert_healthy(base, fake):
@@ -64,8 +66,7 @@ def gateway(fake):
     for process in started:
         stop_gunicorn(process)
     fake.auths_fault = None
-    fake.min_fe_version = "1.0.94"
-    fake.fe_version = "1.0.98"
+    fake.min_fe_version = fake.fe_version = None   # the dialect's own
 
 
 def test_upstream_500_then_success_is_retried(server, fake):
@@ -91,7 +92,7 @@ def test_401_on_a_pooled_token_disables_it_and_uses_the_next(gateway, fake):
     base = gateway(zai_token=f"{bad},{good}", anon_token_enabled="false")
     assert chat(base).status_code == 200
     assert chat(base).status_code == 200
-    assert fake.chat_requests_by_token() == {bad: 1, good: 2}
+    assert attempts_by_token(fake) == {bad: 1, good: 2}
     assert_healthy(base, fake)
 
 
@@ -156,6 +157,7 @@ def test_cut_mid_stream_is_an_error_event_never_a_stop(server, fake):
     assert_healthy(server, fake)
 
 
+@pytest.mark.dialect("2025")
 @pytest.mark.parametrize("fault, code, setting", [
     ("version426", "upstream_version_rejected", "ZAI_FE_VERSION"),
     ("version426_http", "upstream_version_rejected", "ZAI_FE_VERSION"),
@@ -172,6 +174,36 @@ def test_upstream_changed_errors_are_clear_and_not_retried(server, fake, fault, 
     assert_healthy(server, fake)
 
 
+@pytest.mark.dialect("2026")
+@pytest.mark.parametrize("fault, status, code, says, attempts", [
+    ("http426", 502, "upstream_signature_rejected", "ZAI_SIGNING_SECRET", 1),
+    ("signature", 502, "upstream_signature_rejected", "ZAI_SIGNING_SECRET", 1),
+    ("waf405", 502, "upstream_blocked", "UPSTREAM_PROXY", 2),
+    ("internal_error", 502, "upstream_rejected", "ZAI_DIALECT", 1),
+    ("captcha", 503, "upstream_captcha_required", "ZtoApi does not solve CAPTCHAs", 1),
+    ("tier", 403, "model_requires_login", "ZAI_TOKEN", 1),
+])
+def test_2026_refusals_are_clear_answers_before_the_first_byte(gateway, fake, fault, status, code, says,
+                                                               attempts):
+    base = gateway()
+    for stream in (True, False):
+        response = chat(base, directive(fault=fault), stream=stream)
+        assert response.status_code == status
+        error = response.json()["error"]
+        assert error["code"] == code and says in error["message"]
+        assert len(chat_posts(fake)) == attempts
+        fake.reset()
+        if fault in ("captcha", "tier"):
+            base = gateway()   # a fresh server: the first one rests its guests or remembers the model
+    anthropic = requests.post(f"{base}/v1/messages", headers=AUTH, timeout=30, json={
+        "model": "GLM-4.5", "max_tokens": 64, "messages": [{"role": "user", "content": directive(fault=fault)}]})
+    assert anthropic.status_code == status
+    assert anthropic.json()["type"] == "error"
+    assert anthropic.json()["error"]["type"] == {502: "api_error", 503: "api_error",
+                                                 403: "permission_error"}[status]
+    assert says in anthropic.json()["error"]["message"]
+
+
 def test_a_real_signature_mismatch_is_not_retried(gateway, fake):
     base = gateway(zai_signing_secret="junjie")
     response = chat(base)
@@ -179,6 +211,7 @@ def test_a_real_signature_mismatch_is_not_retried(gateway, fake):
     assert len(chat_posts(fake)) == 1
 
 
+@pytest.mark.dialect("2025")
 def test_new_front_end_version_is_detected_after_a_426(server, fake):
     assert chat(server).status_code == 200
     fake.fe_version = fake.min_fe_version = "1.0.130"
@@ -188,7 +221,21 @@ def test_new_front_end_version_is_detected_after_a_426(server, fake):
         posts = chat_posts(fake)
         assert [p["headers"]["x-fe-version"] for p in posts[-2:]] == ["prod-fe-1.0.98", "prod-fe-1.0.130"]
     finally:
-        fake.fe_version, fake.min_fe_version = "1.0.98", "1.0.94"
+        fake.fe_version = fake.min_fe_version = None
+
+
+@pytest.mark.dialect("2026")
+def test_new_front_end_version_is_read_again_after_the_firewall_405(server, fake):
+    assert chat(server).status_code == 200
+    fake.fe_version = fake.min_fe_version = "1.1.130"
+    try:
+        response = chat(server, "after the upgrade")
+        assert response.status_code == 200
+        created = [r for r in fake.requests if r["path"] == "/api/v1/chats/new"]
+        assert [r["headers"]["x-fe-version"] for r in created[-2:]] == ["prod-fe-1.1.98", "prod-fe-1.1.130"]
+        assert chat_posts(fake)[-1]["headers"]["x-fe-version"] == "prod-fe-1.1.130"
+    finally:
+        fake.fe_version = fake.min_fe_version = None
 
 
 def test_malformed_events_keep_the_answer_intact(server, fake):
@@ -236,7 +283,8 @@ def test_upstream_proxy_carries_every_upstream_call(gateway, fake):
     base = gateway(upstream_url="http://zai.invalid/api/chat/completions", upstream_proxy=fake.url)
     assert chat(base).json()["choices"][0]["message"]["content"] == "Echo: hello"
     assert fake.requests and all(r["proxied"] for r in fake.requests)
-    assert {r["path"] for r in fake.requests} >= {"/", "/api/v1/auths/", "/api/chat/completions"}
+    assert {r["path"] for r in fake.requests} >= {"/", "/api/v1/auths/", "/api/config",
+                                                  chat_posts(fake)[-1]["path"]}
 
 
 def test_graceful_shutdown_lets_an_open_stream_finish(fake):

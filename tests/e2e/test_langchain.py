@@ -13,6 +13,7 @@ from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 
 from tests.conftest import KEY
+from tests.sent import chat_bodies
 
 PARIS_CALL = '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}'
 TWO_CALLS = ('{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}, '
@@ -32,7 +33,7 @@ def llm(server):
 
 def upstream_chats(fake):
     """Bodies of the chat requests the gateway sent to the fake chat.z.ai, oldest first."""
-    return [r["body"] for r in fake.requests if r["path"].startswith("/api/chat/completions")]
+    return chat_bodies(fake)
 
 
 def test_invoke_plain_text(llm):

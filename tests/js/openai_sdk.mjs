@@ -4,6 +4,7 @@ import OpenAI from 'openai';
 
 const client = new OpenAI({ baseURL: process.env.BASE_URL, apiKey: process.env.API_KEY, maxRetries: 0 });
 const HELLO = [{ role: 'user', content: 'Hello, please introduce yourself' }];
+const SECOND = process.env.SECOND_MODEL || 'GLM-4.6';   // chat.z.ai's second text model in the dialect under test
 
 function directive(script) {
   return [{ role: 'user', content: `[[fake ${JSON.stringify(script)}]]` }];
@@ -44,7 +45,7 @@ function summarize(chunks) {
 const scenarios = {
   async models() {
     const list = await client.models.list();
-    const one = await client.models.retrieve('GLM-4.6');
+    const one = await client.models.retrieve(SECOND);
     return { ids: list.data.map((m) => m.id), owners: list.data.map((m) => m.owned_by),
              retrieved: one.id, unknown: await caught(client.models.retrieve('no-such-model')) };
   },
@@ -60,7 +61,7 @@ const scenarios = {
 
   async stream() {
     const { data: stream, request_id } = await client.chat.completions
-      .create({ model: 'GLM-4.6', messages: HELLO, stream: true }).withResponse();
+      .create({ model: SECOND, messages: HELLO, stream: true }).withResponse();
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     return { ...summarize(chunks), requestID: request_id };

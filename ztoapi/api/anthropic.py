@@ -73,9 +73,10 @@ def create_message():
 @bp.post("/messages/count_tokens")
 def count_tokens():
     body = load_or_400(count_schema, json_body())
-    model = current_app.extensions["catalog"].get_or_404(body["model"])
+    catalog = current_app.extensions["catalog"]
+    model = catalog.get_or_404(body["model"])
     converted = openai_body(body, model)
-    check_images_allowed(converted["messages"], model)
+    check_images_allowed(converted["messages"], model, catalog)
     chat = chat_request(converted, current_app.config["SETTINGS"], model)
     return {"input_tokens": prompt_tokens(chat.messages)}
 

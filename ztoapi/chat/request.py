@@ -38,7 +38,7 @@ class ChatRequest:
 def prepare(body, settings, catalog, loader, client, headers):
     """The ChatRequest for a validated body: model, images (checked and loaded), decisions."""
     model = catalog.get_or_404(body["model"])
-    check_images_allowed(body["messages"], model)
+    check_images_allowed(body["messages"], model, catalog)
     client_token = headers.get("X-ZAI-Token") if settings.allow_client_tokens else None
     images = {}
     if any(image_parts(body["messages"])):
@@ -121,14 +121,16 @@ def think_tags_mode(header, default):
     return mode
 
 
-def check_images_allowed(messages, model):
-    """Images only go to vision models; the first one sent elsewhere is a 400 naming it."""
+def check_images_allowed(messages, model, catalog):
+    """Images only go to vision models; the first one sent elsewhere is a 400 naming it and the
+    vision models on offer."""
     if model.vision:
         return
     for (i, j), _ in image_parts(messages):
+        vision = [m.id for m in catalog.models() if m.vision][:3]
         raise ApiError(400, f"Model {model.id} does not accept images (messages[{i}].content[{j}]); "
-                            "use a vision model (GLM-4.6V, GLM-4.5V) for image input.", code="model_not_vision",
-                       param=f"messages[{i}].content[{j}]")
+                            f"use a vision model ({', '.join(vision) or 'none is offered now'}) for "
+                            "image input.", code="model_not_vision", param=f"messages[{i}].content[{j}]")
 
 
 def wants_json_only(accept):

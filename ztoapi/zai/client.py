@@ -63,11 +63,12 @@ class ZaiClient:
         self.dialects = {"2025": Dialect2025(settings, self.version),
                          "2026": Dialect2026(settings, self.version)}
         self.detector = DialectDetector(settings.zai_dialect, self.session, f"{origin}/api/config",
-                                        dict(BROWSER_HEADERS, Accept="application/json"), short_timeout)
+                                        dict(BROWSER_HEADERS, Accept="application/json"), short_timeout,
+                                        clock)
         self.pool = CredentialPool(
             configured_credentials(settings.zai_token),
             guest_minter(self.session, lambda: self.dialect, short_timeout),
-            settings.guest_pool_size, settings.token_cooldown_seconds, settings.anon_token_enabled)
+            settings.guest_pool_size, settings.token_cooldown_seconds, settings.anon_token_enabled, clock)
         self.catalogue = WebModels(self._read_models, settings.models_source)
         self.first_event_timeout = settings.upstream_first_event_timeout
         # the socket timeout is a backstop: readers enforce the first-event and gap limits
@@ -181,10 +182,16 @@ class ZaiClient:
         return None
 
     def _dialect_changed(self, refreshed):
+        """Read the dialect again (once per request); when it changed, the front-end that speaks
+        it is new too, so the version is read again as well."""
         if "dialect" in refreshed:
             return False
         refreshed.add("dialect")
-        return self.detector.recheck()
+        changed = self.detector.recheck()
+        if changed and "version" not in refreshed:
+            refreshed.add("version")
+            self.version.refresh(self.dialect.fallback_version)
+        return changed
 
     def _login_only(self, upstream_id):
         until = self.login_only.get(upstream_id)

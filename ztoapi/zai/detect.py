@@ -19,7 +19,7 @@ log = logging.getLogger("ztoapi.upstream")
 
 DIALECTS = ("2025", "2026")
 CHECK_SECONDS = 10 * 60
-RECHECK_SECONDS = 30.0
+RECHECK_SECONDS = 5.0
 DEFAULT = "2026"
 
 
