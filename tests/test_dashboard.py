@@ -324,6 +324,8 @@ def test_credentials_show_the_pool_with_masked_tokens(client, fake):
     token = fake.requests[-1]["headers"]["authorization"].removeprefix("Bearer ")
     assert credential["token"] == "..." + token[-6:]
     assert pool["counts"] == {"ok": 1, "cooling": 0, "invalid": 0, "captcha": 0}
+    assert pool["upstream"]["web"] == {"dialect": "2025", "dialect_source": "/api/config answered 404",
+                                       "ready": True, "reason": "ok"}
 
 
 def test_nothing_secret_in_any_response(client, fake):

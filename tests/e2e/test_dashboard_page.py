@@ -185,6 +185,7 @@ def test_credential_pool_is_shown_masked(browser, dashboard_server, traffic):
         assert shown_pool.count("worker ") == 2
         shown = set(re.findall(r"\.\.\.\S{6}", shown_pool))
         assert shown and shown <= {"..." + token[-6:] for token in traffic.upstream_tokens}
+        assert page.inner_text("#upstream-state") == "chat.z.ai, 2025 dialect (/api/config answered 404)"
         assert errors == []
 
 

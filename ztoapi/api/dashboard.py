@@ -100,7 +100,11 @@ def recent_requests():
 
 @api.get("/credentials")
 def credentials():
-    return dashboard_stats.credential_pool(current_app.extensions["store"].credentials())
+    """Every worker's credential pool, and the upstream as this worker sees it."""
+    pools = dashboard_stats.credential_pool(current_app.extensions["store"].credentials())
+    web = current_app.extensions["zai"].status()
+    return {**pools, "upstream": {"web": {"dialect": web["dialect"], "dialect_source": web["dialect_source"],
+                                          "ready": web["ready"], "reason": web["reason"]}}}
 
 
 bp.register_blueprint(api, url_prefix="/api")

@@ -420,6 +420,9 @@
     var counts = pool.counts;
     setText("pool-counts",
             counts.ok + " ok · " + counts.cooling + " cooling · " + counts.invalid + " invalid · " + counts.captcha + " captcha");
+    var web = pool.upstream.web;
+    setText("upstream-state", "chat.z.ai, " + web.dialect + " dialect (" + web.dialect_source + ")" +
+            (web.ready ? "" : " · not ready: " + web.reason));
     if (!pool.workers.length) {
       box.appendChild(el("p", "empty", "No worker has reported its pool yet; each does after a request."));
       return;
