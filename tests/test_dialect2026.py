@@ -257,7 +257,7 @@ def test_a_guest_asked_for_a_captcha_is_503_and_guests_are_not_tried_again(upstr
     client = make_client()
     error = raised(client, chat())
     assert (error.status, error.code) == (503, "upstream_captcha_required")
-    assert "ZtoApi does not solve CAPTCHAs" in error.message and "ZAI_TOKEN" in error.message
+    assert "ZtoApi never completes CAPTCHAs" in error.message and "ZAI_TOKEN" in error.message
     assert len(completions(upstream)) == 1
     started = time.monotonic()
     again = raised(client, chat())

@@ -179,3 +179,18 @@ def test_scrapes_and_health_checks_are_not_api_traffic(client):
 def test_metrics_are_open_without_a_metrics_key(client):
     assert client.get("/metrics").status_code == 200
     assert client.get("/metrics", headers={"Authorization": "Bearer anything"}).status_code == 200
+
+
+def test_a_guest_asked_for_a_captcha_counts_as_captcha(fake):
+    fake.dialect = "2026"
+    try:
+        client = create_app(settings_for(fake)).test_client()
+        response = post(client, {"model": "GLM-4.5", "messages": [
+            {"role": "user", "content": directive(fault="captcha")}], "stream": False})
+        assert response.status_code == 503
+        samples = scrape(client)
+        assert value(samples, "ztoapi_credentials", kind="guest", state="captcha") == 1
+        assert value(samples, "ztoapi_credentials", kind="guest", state="ok") == 0
+        assert value(samples, "ztoapi_upstream_errors_total", code="upstream_captcha_required") == 1
+    finally:
+        fake.dialect = "2025"

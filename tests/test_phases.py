@@ -169,6 +169,6 @@ def test_a_captcha_is_said_plainly_and_never_taken_for_a_version_problem():
     with pytest.raises(ApiError) as caught:
         read(frame({"error": error, "done": True}))
     assert caught.value.message == (
-        "chat.z.ai asked for a CAPTCHA before it would answer (FRONTEND_CAPTCHA_REQUIRED). ZtoApi does "
-        "not solve CAPTCHAs. Set ZAI_TOKEN to the token of a logged-in chat.z.ai account (README: "
+        "chat.z.ai asked for a CAPTCHA before it would answer (FRONTEND_CAPTCHA_REQUIRED). ZtoApi never "
+        "completes CAPTCHAs. Set ZAI_TOKEN to the token of a logged-in chat.z.ai account (README: "
         "\"Which chat.z.ai\").")

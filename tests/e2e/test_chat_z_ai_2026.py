@@ -58,7 +58,7 @@ def test_guests_only_get_a_clear_503_within_a_second(servers, gated):
         assert response.status_code == 503
         error = response.json()["error"]
         assert error["code"] == "upstream_captcha_required"
-        assert "does not solve CAPTCHAs" in error["message"] and "ZAI_TOKEN" in error["message"]
+        assert "never completes CAPTCHAs" in error["message"] and "ZAI_TOKEN" in error["message"]
     assert gated.stats()["captcha_refusals"] == 1, "the guest pool rests: no retry storm"
     ready = requests.get(f"{base}/readyz", timeout=5)
     assert ready.status_code == 503
@@ -68,7 +68,7 @@ def test_guests_only_get_a_clear_503_within_a_second(servers, gated):
     with pytest.raises(anthropic.InternalServerError) as caught:
         message.messages.create(model="GLM-4.5", max_tokens=64, messages=HELLO)
     assert caught.value.status_code == 503
-    assert "does not solve CAPTCHAs" in caught.value.body["error"]["message"]
+    assert "never completes CAPTCHAs" in caught.value.body["error"]["message"]
 
 
 @pytest.mark.dialect("2026")

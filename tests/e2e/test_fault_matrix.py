@@ -180,7 +180,7 @@ def test_upstream_changed_errors_are_clear_and_not_retried(server, fake, fault, 
     ("signature", 502, "upstream_signature_rejected", "ZAI_SIGNING_SECRET", 1),
     ("waf405", 502, "upstream_blocked", "UPSTREAM_PROXY", 2),
     ("internal_error", 502, "upstream_rejected", "ZAI_DIALECT", 1),
-    ("captcha", 503, "upstream_captcha_required", "ZtoApi does not solve CAPTCHAs", 1),
+    ("captcha", 503, "upstream_captcha_required", "ZtoApi never completes CAPTCHAs", 1),
     ("tier", 403, "model_requires_login", "ZAI_TOKEN", 1),
 ])
 def test_2026_refusals_are_clear_answers_before_the_first_byte(gateway, fake, fault, status, code, says,

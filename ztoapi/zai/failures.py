@@ -23,8 +23,8 @@ GUEST_UNAUTHORIZED_HINT = ("chat.z.ai rejected a freshly minted guest token; gue
 BUSY_WORDS = ("concurrency", "too many requests", "并发")
 CAPTCHA_CODE = "FRONTEND_CAPTCHA_REQUIRED"
 TIER_WORDS = "not available for current user level"
-CAPTCHA_MESSAGE = ("chat.z.ai asked for a CAPTCHA before it would answer ({detail}). ZtoApi does not "
-                   "solve CAPTCHAs. Set ZAI_TOKEN to the token of a logged-in chat.z.ai account "
+CAPTCHA_MESSAGE = ("chat.z.ai asked for a CAPTCHA before it would answer ({detail}). ZtoApi never "
+                   "completes CAPTCHAs. Set ZAI_TOKEN to the token of a logged-in chat.z.ai account "
                    "(README: \"Which chat.z.ai\").")
 NEW_VERSION_HINT = ("chat.z.ai asked for a newer client (HTTP 426, \"New version detected\"): it did "
                     "not accept the request signature or the front-end version; check "
@@ -93,7 +93,7 @@ def from_event(error):
 
 
 def captcha_required(marker):
-    """chat.z.ai wants a CAPTCHA solved for this credential; another kind of credential may pass."""
+    """chat.z.ai wants a CAPTCHA passed for this credential; another kind of credential may pass."""
     return ApiError(503, CAPTCHA_MESSAGE.format(detail=str(marker)[:80]),
                     code="upstream_captcha_required", type="server_error", retry="captcha")
 
