@@ -27,6 +27,9 @@ class Settings:
     web_concurrency: int = 1              # WEB_CONCURRENCY: gunicorn worker processes
     debug_mode: bool = False              # DEBUG_MODE: log request summaries and upstream exchanges
     max_request_bytes: int = 20 * 2**20   # MAX_REQUEST_BYTES: larger bodies get 413
+    request_read_timeout: float = 30.0    # REQUEST_READ_TIMEOUT: seconds to receive a request's headers and body
+    client_write_timeout: float = 30.0    # CLIENT_WRITE_TIMEOUT: seconds a client may leave a write unread
+    stream_buffer_bytes: int = 256 * 2**10  # STREAM_BUFFER_BYTES: upstream bytes held per stream before reading pauses
     cors_origins: str = "*"               # CORS_ORIGINS: "*" or comma-separated allowed origins
     # clients
     default_key: str = "sk-your-key"      # DEFAULT_KEY: the API key clients send as Bearer
@@ -36,7 +39,10 @@ class Settings:
     models_source: str = "auto"           # MODELS_SOURCE: auto (2026: chat.z.ai's list) | builtin | upstream
     model_aliases: str = ""               # MODEL_ALIASES: "name=target" pairs, e.g. GLM-4.6=glm-4.7
     max_image_bytes: int = 10 * 2**20     # MAX_IMAGE_BYTES: largest image accepted
-    image_fetch_timeout: float = 10.0     # IMAGE_FETCH_TIMEOUT: seconds to fetch an image URL
+    max_images: int = 10                  # MAX_IMAGES: images one request may carry
+    max_image_bytes_per_request: int = 20 * 2**20  # MAX_IMAGE_BYTES_PER_REQUEST: all of a request's images together
+    image_fetch_timeout: float = 10.0     # IMAGE_FETCH_TIMEOUT: seconds to fetch one image URL, in all
+    image_request_timeout: float = 30.0   # IMAGE_REQUEST_TIMEOUT: seconds for all of a request's images
     allow_private_image_urls: bool = False  # ALLOW_PRIVATE_IMAGE_URLS: fetch from private addresses
     # upstream
     upstream_url: str = "https://chat.z.ai/api/chat/completions"  # UPSTREAM_URL: its origin names chat.z.ai
@@ -66,6 +72,7 @@ class Settings:
     dashboard_enabled: bool = True        # DASHBOARD_ENABLED: serve /dashboard
     dashboard_key: str = ""               # DASHBOARD_KEY: key for /dashboard; empty = any API key
     metrics_key: str = ""                 # METRICS_KEY: Bearer key for /metrics; empty = open
+    auth_failures_per_minute: int = 30    # AUTH_FAILURES_PER_MINUTE: wrong keys and sign-ins per client address; 0 = none
     log_format: str = "text"              # LOG_FORMAT: text | json
 
     @property
@@ -116,10 +123,12 @@ class Settings:
         if not self.zai_token and not self.anon_token_enabled:
             raise SettingsError("set ZAI_TOKEN or ANON_TOKEN_ENABLED=true: no upstream credential")
         for name in ("upstream_connect_timeout", "upstream_first_event_timeout",
-                     "upstream_read_timeout", "token_cooldown_seconds", "image_fetch_timeout"):
+                     "upstream_read_timeout", "token_cooldown_seconds", "image_fetch_timeout",
+                     "image_request_timeout", "request_read_timeout", "client_write_timeout"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be a positive number of seconds")
-        for name in ("upstream_pool_size", "max_request_bytes", "guest_pool_size", "max_image_bytes"):
+        for name in ("upstream_pool_size", "max_request_bytes", "guest_pool_size", "max_image_bytes",
+                     "max_images", "max_image_bytes_per_request", "stream_buffer_bytes"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name.upper()} must be at least 1")
         if self.upstream_max_retries < 0 or self.sse_keepalive_seconds < 0:
@@ -128,7 +137,8 @@ class Settings:
             raise SettingsError(f"LOG_FORMAT must be text or json, got {self.log_format!r}")
         if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
             raise SettingsError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
-        for name in ("rate_limit_rpm", "rate_limit_streams", "rate_limit_tokens_per_day"):
+        for name in ("rate_limit_rpm", "rate_limit_streams", "rate_limit_tokens_per_day",
+                     "auth_failures_per_minute"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name.upper()} must not be negative")
         if self.upstream_proxy and urlsplit(self.upstream_proxy).scheme not in (
