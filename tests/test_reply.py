@@ -1,9 +1,11 @@
 import random
+import time
 from pathlib import Path
 
 import pytest
 
 from ztoapi.errors import ApiError
+from ztoapi.upstream.reply import Reply as UpstreamReply
 from ztoapi.zai.reply import ZaiStream as Reply
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "zai-glm46-thinking.sse"
@@ -86,3 +88,53 @@ def test_first_batch_waits_for_a_whole_event():
     event = b'data: {"type": "chat:completion", "data": {"delta_content": "Hi", "phase": "answer"}}\n\n'
     reply = Reply(BlockResponse([event[:10], event[10:]]))
     assert next(reply.batches()) == [("answer", "Hi")]
+
+
+class EndlessStream:
+    """An upstream stream of 10,000-character batches, counting how many were read. An abort
+    does not stop it at once (a socket read in progress finishes)."""
+
+    def __init__(self, batches=1000):
+        self.read = 0
+        self.left = batches
+        self.closed = self.aborted = False
+
+    def batches(self):
+        while self.left:
+            self.left -= 1
+            self.read += 1
+            yield [("answer", "x" * 10_000)]
+
+    def close(self):
+        self.closed = True
+
+    def abort(self):
+        self.aborted = True
+
+
+def wait_until(condition, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def test_a_reply_nobody_takes_stops_reading_past_its_buffer_limit():
+    stream = EndlessStream()
+    reply = UpstreamReply(lambda: stream, "web", buffer_limit=50_000)
+    assert wait_until(lambda: stream.read >= 6)
+    time.sleep(0.2)
+    assert stream.read == 6, "paused with a little over 50,000 characters untaken"
+    taken = 0
+    while (batch := reply.next(5)) is not None:
+        taken += sum(len(text) for _, text in batch)
+    assert taken == 10_000_000 and stream.read == 1000
+
+
+def test_closing_a_paused_reply_ends_its_reader():
+    stream = EndlessStream()
+    reply = UpstreamReply(lambda: stream, "web", buffer_limit=20_000)
+    assert wait_until(lambda: stream.read >= 3)
+    reply.close()
+    assert wait_until(lambda: reply.finished, 3)
+    assert stream.aborted and stream.closed and stream.read < 10

@@ -1348,3 +1348,43 @@ def test_debug_logs_carry_no_token_or_signature(upstream, caplog):
         assert token.split(".")[1] not in caplog.text
     for signature in signatures:
         assert signature not in caplog.text
+
+
+# ---------------------------------------------------------------- local failures touch nothing upstream
+
+def nested(depth):
+    value = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_content_json_cannot_carry_is_a_400_before_any_upstream_call(upstream):
+    body = {"model": "GLM-4.5V", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "hi", "extra": nested(300)}]}]}
+    client = make_client()
+    error = raised(client, chat(body))
+    assert (error.status, error.code, error.param) == (400, "invalid_request_content", "messages")
+    assert len(upstream.calls) == 0, "nothing sent: no version read, no guest minted"
+    assert client.pool.state() == []
+
+
+def test_a_lone_surrogate_is_a_400_in_the_2026_dialect_too(upstream):
+    body = {"model": "GLM-4.5", "messages": [{"role": "user", "content": "bad \ud800 text"}]}
+    client = make_client(zai_dialect="2026", zai_token=T1)
+    error = raised(client, chat(body))
+    assert (error.status, error.code) == (400, "invalid_request_content")
+    assert len(upstream.calls) == 0
+    assert client.pool.state()[0]["state"] == "ok" and client.pool.state()[0]["uses"] == 0
+
+
+def test_a_bug_of_ours_while_preparing_is_a_500_never_retried_nor_held_against_the_token(upstream, monkeypatch):
+    client = make_client(zai_token=T1)
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+    monkeypatch.setattr(client.dialects["2025"], "completion", broken)
+    error = raised(client, chat())
+    assert (error.status, error.type, error.retry) == (500, "server_error", None)
+    assert posts(upstream) == []
+    assert client.pool.state()[0]["state"] == "ok"

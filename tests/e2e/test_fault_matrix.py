@@ -322,3 +322,28 @@ def test_client_leaving_during_a_silence_closes_the_upstream_within_a_second(ser
     assert time.monotonic() - left < 1.5
     assert fake.closed_early == 1
     assert_healthy(server, fake)
+
+
+@pytest.mark.dialect("2025")
+def test_a_client_that_stops_reading_is_cut_after_the_write_deadline(gateway, fake):
+    import socket
+    base = gateway(client_write_timeout=1, stream_buffer_bytes=65536)
+    answer = "x" * 4000
+    body = json.dumps({"model": "GLM-4.5", "stream": True, "enable_thinking": False, "messages": [
+        {"role": "user", "content": directive(answer=answer * 5000, chunk=4000)}]}).encode()
+    host, port = base.rsplit("/", 1)[1].split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    try:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     + f"Authorization: Bearer {KEY}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        assert b"200 OK" in sock.recv(1024)
+        stopped = time.monotonic()
+        while (fake.open_streams or not fake.closed_early) and time.monotonic() - stopped < 10:
+            time.sleep(0.05)
+        assert fake.closed_early == 1, "the upstream was closed once the client stopped reading"
+        assert time.monotonic() - stopped < 6
+        assert requests.get(f"{base}/healthz", timeout=2).status_code == 200
+    finally:
+        sock.close()

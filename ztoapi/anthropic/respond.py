@@ -14,7 +14,7 @@ def respond(chat, upstream, waits, outcome, stop_sequences=(), max_tokens=None):
     message = Message(chat, stop_sequences, max_tokens)
     return answer(chat, reply, outcome,
                   whole=lambda: aggregate(chat, message, reply, waits),
-                  events=lambda: relay(chat, message, reply, waits, outcome))
+                  events=lambda: relay(chat, message, reply, waits, outcome), waits=waits)
 
 
 def aggregate(chat, message, reply, waits):

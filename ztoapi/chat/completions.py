@@ -25,35 +25,58 @@ LIVENESS_TICK = 1.0   # how often a silent stream checks that its client is stil
 
 
 class Waits:
-    """How long a reader waits for upstream events, and when it sends keep-alives."""
+    """How long a reader waits for upstream events, when it sends keep-alives, and how long the
+    client may leave a write unread."""
 
     def __init__(self, settings, client_gone=lambda: False):
         self.gap = settings.upstream_read_timeout
         self.keepalive = settings.sse_keepalive_seconds
+        self.write_timeout = settings.client_write_timeout
         self.client_gone = client_gone
 
 
-def client_gone_check(environ):
-    """A function telling whether the client behind a gunicorn request has hung up."""
-    sock = environ.get("gunicorn.socket")
-    if sock is None:
-        return lambda: False
+class ClientConnection:
+    """The client's socket under gunicorn: calling it tells whether the client hung up."""
 
-    def gone():
+    def __init__(self, sock):
+        self.sock = sock
+
+    def __call__(self):
+        if self.sock is None:
+            return False
         # poll, not select: select() cannot watch descriptors past 1024, which a worker holding a
         # thousand streams (and their upstream connections) reaches
         try:
             poller = select.poll()
-            poller.register(sock.fileno(), select.POLLIN)
+            poller.register(self.sock.fileno(), select.POLLIN)
             events = poller.poll(0)
             if not events:
                 return False
             if events[0][1] & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
                 return True
-            return sock.recv(1, socket.MSG_PEEK) == b""
+            return self.sock.recv(1, socket.MSG_PEEK) == b""
         except (OSError, ValueError):
             return True
-    return gone
+
+    def limit_writes(self, seconds):
+        """Give every write to the client a deadline (a client that stops reading is cut, not
+        waited for); returns what puts the socket back as it was."""
+        if self.sock is None:
+            return lambda: None
+        before = self.sock.gettimeout()
+        self.sock.settimeout(seconds)
+
+        def restore():
+            try:
+                self.sock.settimeout(before)
+            except OSError:
+                pass
+        return restore
+
+
+def client_gone_check(environ):
+    """The ClientConnection of a request (one that never hangs up outside gunicorn)."""
+    return ClientConnection(environ.get("gunicorn.socket"))
 
 
 def respond(chat, upstream, waits, outcome):
@@ -63,11 +86,12 @@ def respond(chat, upstream, waits, outcome):
     completion_id = output.new_completion_id()
     return answer(chat, reply, outcome,
                   whole=lambda: aggregate(chat, completion_id, reply, waits),
-                  events=lambda: relay(chat, completion_id, reply, waits, outcome))
+                  events=lambda: relay(chat, completion_id, reply, waits, outcome), waits=waits)
 
 
-def answer(chat, reply, outcome, whole, events):
-    """One JSON body from `whole()`, or an SSE response of `events()`; the reply closed after both."""
+def answer(chat, reply, outcome, whole, events, waits=None):
+    """One JSON body from `whole()`, or an SSE response of `events()`; the reply closed after both.
+    A stream's writes to the client get the CLIENT_WRITE_TIMEOUT deadline while it lasts."""
     if not chat.stream:
         try:
             body = whole()
@@ -78,6 +102,8 @@ def answer(chat, reply, outcome, whole, events):
     response = Response(stream_with_context(events()), mimetype="text/event-stream",
                         headers=SSE_HEADERS)
     response.call_on_close(reply.close)
+    if waits is not None and isinstance(waits.client_gone, ClientConnection):
+        response.call_on_close(waits.client_gone.limit_writes(waits.write_timeout))
     return response
 
 

@@ -3,7 +3,9 @@
 An upstream opens its stream inside the reader (`open_stream()` returns an object with
 `batches()`, `close()`, `abort()` and the attributes `usage`, `sources` and `events`); the pipeline
 waits on `next(wait)` with deadlines, sends keep-alives during silences and notices clients that
-left, and the reader never blocks it.
+left, and the reader never blocks it. The reader holds at most about `buffer_limit` characters the
+pipeline has not taken: past that it stops reading the upstream until the client catches up, so a
+client that does not read costs a bounded amount of memory.
 """
 import logging
 import queue
@@ -21,20 +23,28 @@ _NOTHING = object()
 
 
 def _primitives():
-    """(Queue, spawn): gevent's own under gevent, where a patched stdlib queue costs several
+    """(Queue, Event, spawn): gevent's own under gevent, where a patched stdlib queue costs several
     switches a call and a patched Thread several locks; the stdlib's otherwise."""
     try:
         from gevent import monkey
         if monkey.is_module_patched("threading"):
             import gevent
+            from gevent.event import Event as GeventEvent
             from gevent.queue import Queue as GeventQueue
-            return GeventQueue, gevent.spawn
+            return GeventQueue, GeventEvent, gevent.spawn
     except ImportError:
         pass
-    return queue.Queue, lambda run, *args: threading.Thread(target=run, args=args, daemon=True).start()
+    return (queue.Queue, threading.Event,
+            lambda run, *args: threading.Thread(target=run, args=args, daemon=True).start())
 
 
-Queue, spawn = _primitives()
+Queue, Event, spawn = _primitives()
+DRAIN_WAIT = 1.0   # how often a paused reader looks again whether the reply was closed
+
+
+def size_of(batch):
+    """The characters of text a batch holds (what the buffer limit counts)."""
+    return sum(len(value) for _, value in batch if type(value) is str)
 
 
 class Reply:
@@ -44,7 +54,7 @@ class Reply:
     `upstream` names who answered, `retries` counts the failed attempts before it opened, and
     `native_tools` says the upstream calls tools itself (else the pipeline parses calls from text)."""
 
-    def __init__(self, open_stream, upstream, native_tools=False, on_error=None):
+    def __init__(self, open_stream, upstream, native_tools=False, on_error=None, buffer_limit=None):
         self.upstream = upstream
         self.native_tools = native_tools
         self.retries = 0
@@ -56,6 +66,9 @@ class Reply:
         self._first = _NOTHING    # the batch first() waited for, until next() hands it out
         self._queue = Queue()
         self._on_error = on_error   # maps an unexpected reader failure to an ApiError
+        self._limit = buffer_limit
+        self._put = self._taken = 0   # characters queued by the reader / taken by next(): each
+        self._drained = Event()       # side writes only its own counter, so no lock is needed
         spawn(self._run, open_stream)
 
     @property
@@ -100,9 +113,14 @@ class Reply:
                 self._held = more   # the end or an error: after this batch
                 break
             item += more
+        taken = 0
         for kind, value in item:
-            if kind in self.sent:
-                self.sent[kind] += len(value)
+            if type(value) is str:
+                taken += len(value)
+                if kind in self.sent:
+                    self.sent[kind] += len(value)
+        self._taken += taken
+        self._drained.set()
         return item
 
     def close(self):
@@ -110,6 +128,7 @@ class Reply:
 
         A reply read to its end has given its connection back to the pool: it is left alone."""
         self.closed = True
+        self._drained.set()
         if self.stream is not None and not self.finished:
             self.stream.abort()
 
@@ -129,6 +148,11 @@ class Reply:
             if not self.closed:
                 for batch in self.stream.batches():
                     put(batch)
+                    if self._limit:
+                        self._put += size_of(batch)
+                        self._wait_for_room()
+                    if self.closed:
+                        break
         except ApiError as error:
             end = error
         except Exception as error:   # a reply cut under us, or a bug: never leave readers waiting
@@ -138,6 +162,13 @@ class Reply:
             self.stream.close()
             self.finished = True
         put(end)   # only now: the reader may close the reply as soon as it sees the end
+
+    def _wait_for_room(self):
+        """Pause reading while the pipeline holds more than the limit untaken."""
+        while self._put - self._taken > self._limit and not self.closed:
+            self._drained.clear()
+            if self._put - self._taken > self._limit and not self.closed:
+                self._drained.wait(DRAIN_WAIT)
 
     def _unexpected(self, error):
         if self._on_error is not None:

@@ -76,6 +76,7 @@ class ZaiClient:
         self.timeout = (settings.upstream_connect_timeout, backstop)
         self.max_retries = settings.upstream_max_retries
         self.upload_timeout = (settings.upstream_connect_timeout, settings.upstream_read_timeout)
+        self.buffer_limit = settings.stream_buffer_bytes
         self.sleep = sleep
         self.clock = clock
         self.login_only = {}   # upstream model id → until when guests are not sent to it
@@ -113,9 +114,11 @@ class ZaiClient:
         client_token = chat.client_token
         fixed = Credential(client_token, user_id_of(client_token), False) if client_token else None
         logged_in = bool(chat.images) or self._login_only(chat.model.upstream_id)
-        attempt, refreshed, error = 0, set(), None
+        attempt, refreshed, error, prepared = 0, set(), None, {}
         while True:
             dialect = self.dialect
+            if dialect.name not in prepared:   # built and checked before any upstream call
+                prepared[dialect.name] = prepare(dialect, chat)
             try:
                 using = fixed or self.pool.acquire(logged_in=logged_in)
             except ApiError as unavailable:
@@ -125,8 +128,9 @@ class ZaiClient:
                     unavailable = failures.model_requires_login(chat.requested_model)
                 self.on_failure(unavailable.code)
                 raise self._final(unavailable, chat) from None
-            reply = Reply(lambda: self._open(chat, using, dialect), self.name,
-                          on_error=lambda _: failures.cut_short())
+            reply = Reply(lambda credential=using, dialect=dialect, prepared=prepared[dialect.name]:
+                          self._open(chat, credential, dialect, prepared),
+                          self.name, on_error=failures.local_failure, buffer_limit=self.buffer_limit)
             try:
                 if not reply.first(self.first_event_timeout):
                     reply.close()
@@ -272,17 +276,16 @@ class ZaiClient:
         except ValueError:
             return text
 
-    def _open(self, chat, credential, dialect):
+    def _open(self, chat, credential, dialect, prepared):
         uploads = {where: self._upload(image, credential, dialect)
-                   for where, image in dialect.uploaded_images(chat).items()}
+                   for where, image in dialect.uploaded_images(chat, prepared).items()}
         if dialect.creates_chats:
-            text, content = dialect.message(chat, uploads)
             message_id = str(uuid.uuid4())
-            chat_id = self._create_chat(chat, credential, dialect, text, message_id)
-            url, headers, body = dialect.completion(chat, credential, uploads, chat_id, message_id,
-                                                    text, content)
+            chat_id = self._create_chat(chat, credential, dialect, prepared.text, message_id)
+            url, headers, body = dialect.completion(chat, credential, prepared, uploads, chat_id,
+                                                    message_id)
         else:
-            url, headers, body = dialect.completion(chat, credential, uploads)
+            url, headers, body = dialect.completion(chat, credential, prepared, uploads)
         started = time.perf_counter()
         # prepared and sent straight: Session.request's merging of cookies, hooks and settings
         # costs more than the rest of the call, and this session has none of them
@@ -302,7 +305,7 @@ class ZaiClient:
                 text = response.text
             log.debug("upstream answered 200 without an event stream: %.300s", text)
             raise failures.not_a_stream(response.headers.get("Content-Type", ""), text)
-        return ZaiStream(response, chat.think_mode == "raw", shape=request_shape(body))
+        return ZaiStream(response, chat.think_mode == "raw", shape=request_shape(body, chat))
 
     def _send(self, method, url, headers, timeout, stream=False, **body):
         """One request, its failures as ApiErrors."""
@@ -318,9 +321,19 @@ class ZaiClient:
             raise failures.unreachable(error) from None
 
 
-def request_shape(body):
+def prepare(dialect, chat):
+    """What the dialect sends of `chat` in every attempt, checked now: content JSON cannot carry
+    is the client's mistake (a 400), never an upstream failure to retry or a credential's fault."""
+    try:
+        return dialect.prepare(chat)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise failures.unsendable(error) from None
+
+
+def request_shape(body, chat):
     """What a completion carried, without content or secrets: its fields and message roles."""
-    messages = body.get("messages") or []
-    return {"fields": sorted(body), "roles": [message.get("role") for message in messages],
+    messages = body.get("messages")
+    roles = messages if isinstance(messages, list) else chat.messages   # else a serialized Fragment
+    return {"fields": sorted(body), "roles": [message.get("role") for message in roles],
             "features": sorted(body.get("features") or {})}
 

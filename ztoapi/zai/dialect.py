@@ -42,7 +42,7 @@ class Dialect:
         headers = self.headers(credential.token)
         return f"{self.origin}/api/v1/files/", headers, {"file": (image.filename, image.data, image.mime)}
 
-    def uploaded_images(self, chat):
+    def uploaded_images(self, chat, prepared):
         """The images of `chat` this dialect sends: {(message, part): Image}."""
         return chat.images
 

@@ -2,7 +2,10 @@
 POST /api/chat/completions with the whole conversation, the fingerprint query and `model_item`."""
 import time
 import uuid
+from dataclasses import dataclass
 from urllib.parse import urlencode
+
+import orjson
 
 from ztoapi.zai.dialect import Dialect
 from ztoapi.zai.dialect import completion_path
@@ -15,6 +18,13 @@ from ztoapi.zai.signing import sign
 COMPLETIONS_PATH = "/api/chat/completions"
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What every attempt at one chat sends alike, serialized once."""
+    prompt: str           # the signed text: the last user message's
+    messages: object      # the messages as an orjson.Fragment; None when uploads rewrite them
+
+
 class Dialect2025(Dialect):
     name = "2025"
     fallback_version = "prod-fe-1.0.106"
@@ -23,13 +33,18 @@ class Dialect2025(Dialect):
         super().__init__(settings, fe_version)
         self.completions_url = self.origin + completion_path(settings.upstream_url, COMPLETIONS_PATH)
 
-    def completion(self, chat, credential, uploads=None):
+    def prepare(self, chat):
+        """The Prepared parts of `chat`; raises TypeError for what JSON cannot carry."""
+        messages = orjson.dumps(chat.messages)
+        return Prepared(last_user_text(chat.messages), None if chat.images else orjson.Fragment(messages))
+
+    def completion(self, chat, credential, prepared, uploads=None):
         """(url, headers, body) for one chat completion; `uploads` maps image parts
         ((message, part) indices) to the file objects chat.z.ai returned for them."""
         now_ms = int(time.time() * 1000)
         request_id = str(uuid.uuid4())
         chat_id = str(uuid.uuid4())
-        prompt = last_user_text(chat.messages)
+        prompt = prepared.prompt
         query = urlencode({
             "timestamp": now_ms, "requestId": request_id, "user_id": credential.user_id,
             "version": "0.0.1", "platform": "web", "token": credential.token,
@@ -45,7 +60,8 @@ class Dialect2025(Dialect):
         body = {
             "stream": True,
             "model": chat.model.upstream_id,
-            "messages": with_image_refs(chat.messages, uploads),
+            "messages": with_image_refs(chat.messages, uploads) if uploads or prepared.messages is None
+            else prepared.messages,
             "signature_prompt": prompt,
             "params": chat.params,
             "features": {"image_generation": False, "web_search": search,

@@ -7,7 +7,10 @@ then a signed POST /api/v2/chat/completions names that chat and carries only tha
 """
 import time
 import uuid
+from dataclasses import dataclass
 from urllib.parse import urlencode
+
+import orjson
 
 from ztoapi.zai import transcript
 from ztoapi.zai.browser import device_id
@@ -24,6 +27,13 @@ COMPLETIONS_PATH = "/api/v2/chat/completions"
 HIGH_EFFORTS = ("low", "medium", "high")   # the page offers High and Max; everything above is Max
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The one user message every attempt at one chat sends alike."""
+    text: str             # the folded conversation, also the signed text
+    last_user: int        # the message whose images travel along (None: none)
+
+
 class Dialect2026(Dialect):
     name = "2026"
     creates_chats = True
@@ -35,18 +45,22 @@ class Dialect2026(Dialect):
         self.new_chat_url = self.origin + NEW_CHAT_PATH
         self.completions_url = self.origin + COMPLETIONS_PATH
 
-    def message(self, chat, uploads):
-        """(text, content) of the one user message: the folded conversation, and its content
-        (the text, or the text and the uploaded images of the last user turn)."""
+    def prepare(self, chat):
+        """The Prepared message of `chat`; raises TypeError for text JSON cannot carry."""
         text, last_user = transcript.fold(chat.messages)
-        refs = [{"type": "image_url", "image_url": {"url": image_ref(upload)}}
-                for (i, _), upload in sorted(uploads.items()) if i == last_user]
-        return text, ([{"type": "text", "text": text}, *refs] if refs else text)
+        orjson.dumps(text)   # lone surrogates and the like fail here, not mid-attempt
+        return Prepared(text, last_user)
 
-    def uploaded_images(self, chat):
+    def content(self, prepared, uploads):
+        """The one user message's content: the text, or the text and the uploaded images of the
+        last user turn."""
+        refs = [{"type": "image_url", "image_url": {"url": image_ref(upload)}}
+                for (i, _), upload in sorted(uploads.items()) if i == prepared.last_user]
+        return [{"type": "text", "text": prepared.text}, *refs] if refs else prepared.text
+
+    def uploaded_images(self, chat, prepared):
         """Only the last user turn's images travel: earlier ones are "[image]" in the text."""
-        _, last_user = transcript.fold(chat.messages)
-        return {where: image for where, image in chat.images.items() if where[0] == last_user}
+        return {where: image for where, image in chat.images.items() if where[0] == prepared.last_user}
 
     def new_chat(self, chat, credential, text, message_id):
         """(url, headers, body) creating the chat that holds the user message."""
@@ -68,12 +82,12 @@ class Dialect2026(Dialect):
         headers["Accept"] = "application/json"
         return self.new_chat_url, headers, body
 
-    def completion(self, chat, credential, uploads, chat_id, message_id, text, content):
-        """(url, headers, body) for the completion of a created chat; `text` and `content` are
-        what message() made of the chat, as the created chat holds them."""
+    def completion(self, chat, credential, prepared, uploads, chat_id, message_id):
+        """(url, headers, body) for the completion of a created chat holding `prepared`."""
         now = utc_now()
         now_ms = int(now.timestamp() * 1000)
         request_id = str(uuid.uuid4())
+        text, content = prepared.text, self.content(prepared, uploads)
         query = urlencode({
             "timestamp": now_ms, "requestId": request_id, "user_id": credential.user_id,
             "version": "0.0.1", "platform": "web", "token": credential.token,

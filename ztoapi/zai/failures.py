@@ -163,6 +163,20 @@ def timed_out(connecting=False):
                     type="server_error", retry="transient" if connecting else None)
 
 
+def unsendable(error):
+    """The request holds what the upstream body cannot carry (nesting too deep, unpaired
+    surrogates): the client's to fix."""
+    return ApiError(400, "This request cannot be sent to chat.z.ai: its content cannot be written as "
+                         f"JSON ({str(error)[:80]}).", code="invalid_request_content", param="messages")
+
+
+def local_failure(error):
+    """A failure of ours while preparing or reading an upstream call: a 500, never retried and
+    never held against the credential."""
+    return ApiError(500, "The server had an error while preparing the upstream request.",
+                    type="server_error")
+
+
 def cut_short():
     return ApiError(502, "chat.z.ai closed the stream before the reply was complete",
                     code="upstream_stream_cut", type="server_error", retry="transient")
