@@ -1,16 +1,25 @@
-# ZtoApi: `make run` starts the server on :9090, `make test` runs the whole suite.
-# Both set up what they need on a fresh machine (Python 3.11 venv, Node packages for the JS tests).
+# ZtoApi: `make run` serves on :9090, `make demo` serves against a local fake chat.z.ai, `make test`
+# runs the whole suite. Each sets up what it needs on a fresh machine: a Python 3.11+ venv with
+# the runtime requirements only (run, demo) or with the test requirements too (test), and for the
+# tests Chromium, redis-server and npm (scripts/test-deps.sh) and the Node packages in tests/js.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run test clean
+.PHONY: run demo test clean python-check
 
-install: $(VENV)/.installed
+python-check:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "ZtoApi needs Python 3.11 or newer, and $(PYTHON) is not: pick another, e.g. PYTHON=python3.11 make run" >&2; \
+	  exit 1; }
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.runtime: requirements.txt | python-check
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -18,10 +27,15 @@ tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.js
 	cd tests/js && npm ci --no-audit --no-fund
 	touch $@
 
-run: $(VENV)/.installed
+run: $(VENV)/.runtime
 	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py wsgi:app
 
-test: $(VENV)/.installed tests/js/node_modules/.installed
+demo: $(VENV)/.runtime
+	$(PY) -m scripts.demo
+
+test: | python-check
+	scripts/test-deps.sh
+	$(MAKE) --no-print-directory $(VENV)/.dev tests/js/node_modules/.installed
 	$(PY) -m pytest
 
 clean:
@@ -32,21 +46,21 @@ clean:
 # the py-spy profile, and writes bench/results/latest.{json,md}, docs/bench.png, docs/flamegraph-b.svg.
 .PHONY: bench bench-smoke soak faults
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.dev
 	$(PY) -m bench.run --thinking --max-concurrency-search --profile
 
-bench-smoke: $(VENV)/.installed
+bench-smoke: $(VENV)/.dev
 	$(PY) -m bench.run --quick --thinking
 
 # Endurance: 10 minutes at 500 concurrent streams; 10 % of upstream streams cut mid-way.
-soak: $(VENV)/.installed
+soak: $(VENV)/.dev
 	$(PY) -m bench.endurance soak
 
-faults: $(VENV)/.installed
+faults: $(VENV)/.dev
 	$(PY) -m bench.endurance faults
 
 # The long fuzzing run (issue 7): FUZZ_EXAMPLES generated requests against the app in-process
 # (FUZZ_TARGET=server: over HTTP to gunicorn), and a tenth of that per property test.
 .PHONY: fuzz
-fuzz: $(VENV)/.installed
+fuzz: $(VENV)/.dev
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10000} $(PY) -m pytest tests/test_fuzz_api.py tests/test_properties.py

@@ -14,7 +14,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import catalog, dialect2026, inband, stream
+from . import catalog, demo, dialect2026, inband, stream
 from .auth import DEFAULT_SECRET, SIGNATURE_MODES, make_token, signature_valid, token_payload
 from .catalog import GUEST_MODELS_2026
 from .common import (BAD_SIGNATURE, CONCURRENCY_LIMIT, NO_IMAGE_INPUT, NO_PERMISSION, NOT_FOUND, SESSION_EXPIRED,
@@ -79,10 +79,12 @@ class FakeZai(Dialect2026):
     def __init__(self, secret: str = DEFAULT_SECRET, min_fe_version: str | None = None,
                  signature_mode: str = "hmac-b64", user_tokens=(), fe_version: str | None = None,
                  max_streams_per_token: int | None = None, auths_fault: str | None = None, dialect: str = "2025",
-                 captcha: str | None = None, guest_models=GUEST_MODELS_2026, config_fault: str | None = None):
+                 captcha: str | None = None, guest_models=GUEST_MODELS_2026, config_fault: str | None = None,
+                 demo: bool = False):
         if signature_mode not in SIGNATURE_MODES:
             raise ValueError(f"signature_mode must be one of {SIGNATURE_MODES}")
         self.dialect = dialect  # first: fe_version and min_fe_version left as None follow it
+        self.demo = demo        # answers from tests.fakezai.demo instead of the bare echo
         self.secret, self.signature_mode, self.fe_version = secret, signature_mode, fe_version
         self.min_fe_version = min_fe_version
         self.max_streams_per_token = max_streams_per_token
@@ -608,6 +610,8 @@ class _Handler(Handler2026, BaseHTTPRequestHandler):
         except ValueError as exc:
             return self._json(400, {"detail": str(exc)})
         script = {**directive, **fake._next_script()}
+        if fake.demo and "answer" not in script:
+            script.update(demo.script_for(body.get("messages")))
         fault = script.get("fault")
         if fault == "waf405":
             return self._send(405, waf_page(), "text/html; charset=utf-8")
