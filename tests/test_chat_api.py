@@ -309,7 +309,7 @@ def test_configured_user_token_is_used(fake):
     assert "/api/v1/auths/" not in [r["path"] for r in fake.requests]
 
 
-def test_guest_minting_failure_is_503(fake):
+def test_an_unreachable_upstream_while_minting_is_502_naming_the_network(fake):
     from config.settings import Settings
     from tests.conftest import DATA_DIR
     from tests.conftest import KEY
@@ -317,9 +317,12 @@ def test_guest_minting_failure_is_503(fake):
     settings = Settings.from_env({}, upstream_url=f"http://127.0.0.1:{free_port()}/api/chat/completions",
                                  default_key=KEY, data_dir=DATA_DIR)
     response = post(create_app(settings).test_client(), {"model": "GLM-4.5", "messages": USER})
-    assert response.status_code == 503
-    assert response.get_json()["error"]["code"] == "upstream_credential_unavailable"
-    assert "ZAI_TOKEN" in response.get_json()["error"]["message"]
+    assert response.status_code == 502
+    error = response.get_json()["error"]
+    assert error["code"] == "upstream_unreachable"
+    assert "network" in error["message"] and "UPSTREAM_PROXY" in error["message"]
+    assert "ZAI_TOKEN" not in error["message"]
+    assert response.headers["x-should-retry"] == "false"
 
 
 def test_debug_mode_logs_the_exchange_without_secrets(fake, caplog):

@@ -1240,14 +1240,62 @@ def test_guest_mint_with_a_non_string_token_is_credential_unavailable(upstream):
     assert error.code == "upstream_credential_unavailable"
 
 
-def test_guest_mint_connection_error_is_credential_unavailable(upstream):
+def test_guest_mint_connection_error_is_upstream_unreachable_naming_the_network(upstream):
     add_home(upstream)
     upstream.get(AUTHS, body=requests.ConnectionError("Connection refused"))
     error = raised(make_client(), chat())
     assert calls(upstream) == [GET_HOME, MINT]
-    assert error.status == 503
-    assert error.code == "upstream_credential_unavailable"
-    assert "ZAI_TOKEN" in error.message
+    assert (error.status, error.code) == (502, "upstream_unreachable")
+    assert "UPSTREAM_PROXY" in error.message and "ZAI_TOKEN" not in error.message
+
+
+def test_a_hanging_guest_mint_is_upstream_timeout(upstream):
+    add_home(upstream)
+    upstream.get(AUTHS, body=requests.ReadTimeout("read timed out"))
+    error = raised(make_client(), chat())
+    assert (error.status, error.code) == (504, "upstream_timeout")
+    assert "minting a guest token" in error.message and "network" in error.message
+
+
+def test_final_errors_tell_sdks_not_to_retry_but_rate_limits_say_when(upstream):
+    add_home(upstream)
+    add_guest(upstream)
+    upstream.post(COMPLETIONS, status=500, body="Internal Server Error")
+    error = raised(make_client(upstream_max_retries=0), chat())
+    assert error.headers == {"x-should-retry": "false"}
+    upstream.replace(responses.POST, COMPLETIONS, status=429, json={"detail": "Too many requests"},
+                     headers={"Retry-After": "7"})
+    limited = raised(make_client(upstream_max_retries=0, zai_token=T1, anon_token_enabled=False), chat())
+    assert limited.headers == {"Retry-After": "7"}
+
+
+def test_the_last_attempt_is_never_logged_as_retrying(upstream, caplog):
+    add_home(upstream)
+    add_guest(upstream)
+    upstream.post(COMPLETIONS, status=500, body="Internal Server Error")
+    with caplog.at_level(logging.INFO, logger="ztoapi.upstream"):
+        raised(make_client(upstream_max_retries=1), chat())
+    attempts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("upstream attempt failed")]
+    assert attempts == ["upstream attempt failed: upstream_error (retrying)",
+                        "upstream attempt failed: upstream_error (final)"]
+
+
+def test_readiness_follows_the_last_request_and_a_probe_finds_recovery(upstream):
+    clock = Clock()
+    add_home(upstream)
+    upstream.get(AUTHS, body=requests.ConnectionError("Connection refused"))
+    client = ZaiClient(settings(), sleep=lambda s: None, clock=clock)
+    assert client.status()["ready"] is True
+    raised(client, chat())
+    status = client.status()
+    assert status["ready"] is False
+    assert status["reason"].startswith("the last request failed: upstream_unreachable")
+    clock.now += 6
+    upstream.get(HOME, body=requests.ConnectionError("still down"))
+    assert client.status()["ready"] is False
+    clock.now += 6
+    add_home(upstream)
+    assert client.status()["ready"] is True
 
 
 def test_a_failed_mint_is_tried_again_on_the_next_start(upstream):

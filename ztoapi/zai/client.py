@@ -32,6 +32,10 @@ log = logging.getLogger("ztoapi.upstream")
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 2.0
 LOGIN_ONLY_SECONDS = 10 * 60   # how long a model refused to guests is kept from them
+PROBE_EVERY_SECONDS = 5.0      # how often /readyz checks again that a failure's cause is gone
+TROUBLE = {"upstream_unreachable": "network", "upstream_timeout": "network", "upstream_blocked": "network",
+           "upstream_credential_unavailable": "credentials", "upstream_unauthorized": "credentials",
+           "upstream_captcha_required": "captcha"}
 
 
 def make_session(settings):
@@ -80,6 +84,8 @@ class ZaiClient:
         self.sleep = sleep
         self.clock = clock
         self.login_only = {}   # upstream model id → until when guests are not sent to it
+        self.trouble = None    # (kind, message) of the last request's failure before its first
+        self.probed = 0.0      # byte for want of network, credentials or a CAPTCHA; None once one succeeds
         self.on_failure = lambda code: None   # metrics.init_app counts failures and retries
         self.on_retry = lambda: None
 
@@ -93,16 +99,45 @@ class ZaiClient:
         return self.catalogue.models(dialect), (RETIRED if dialect == "2026" else {})
 
     def status(self):
-        """What /readyz and the dashboard show of this upstream."""
-        usable = self.pool.usable()
-        if usable:
-            reason = "ok"
-        elif self.pool.guests_gated():
+        """What /readyz and the dashboard show of this upstream: not ready while no credential is
+        usable, or while the failure that ended the last request (network, credentials, CAPTCHA)
+        lasts; a cheap probe every few seconds finds out when it is over, traffic or not."""
+        if self.pool.guests_gated() and not self.pool.usable():
             reason = "chat.z.ai asks guests for a CAPTCHA and no logged-in token (ZAI_TOKEN) is usable"
-        else:
+        elif not self.pool.usable():
             reason = "no usable upstream credential"
-        return {"ready": usable, "reason": reason, "dialect": self.detector.current(),
+        elif self._troubled():
+            reason = f"the last request failed: {self.trouble[1]}"
+        else:
+            reason = "ok"
+        return {"ready": reason == "ok", "reason": reason, "dialect": self.detector.current(),
                 "dialect_source": self.detector.source}
+
+    def _troubled(self):
+        trouble = self.trouble
+        if trouble is None:
+            return False
+        if self.clock() - self.probed >= PROBE_EVERY_SECONDS:
+            self.probed = self.clock()
+            if self._probe(trouble[0]):
+                self.trouble = None
+        return self.trouble is not None
+
+    def _probe(self, kind):
+        """True when the cause of a failure looks gone: chat.z.ai answers (and not with its
+        firewall page), or a credential can be had (a guest minted)."""
+        try:
+            if kind == "captcha":
+                return self.pool.usable()
+            if kind == "credentials":
+                self.pool.acquire()
+                return True
+            response = self.session.get(f"{self.dialect.origin}/", headers=BROWSER_HEADERS,
+                                        timeout=(2.0, 3.0))
+            response.close()
+            return response.status_code != 405
+        except (ApiError, requests.RequestException):
+            return False
 
     def warm(self):
         """Read the dialect, the front-end version and the model list now (at start-up)."""
@@ -141,7 +176,7 @@ class ZaiClient:
                 again = self._after(error, chat, using, fixed, refreshed,
                                     getattr(reply.stream, "shape", None))
                 if again is None:
-                    if not self._recover(error, using, fixed is not None) or attempt >= self.max_retries:
+                    if not self._recover(error, using, fixed is not None, attempt >= self.max_retries):
                         raise self._final(error, chat) from None
                     self.sleep(self._backoff(error, attempt))
                     attempt += 1
@@ -152,6 +187,7 @@ class ZaiClient:
                 continue
             if fixed is None:
                 self.pool.succeeded(using)
+            self.trouble = None
             reply.retries = attempt
             return reply
 
@@ -202,15 +238,23 @@ class ZaiClient:
         return until is not None and self.clock() < until
 
     def _final(self, error, chat):
-        """The error a client sees: a rate limit says when to come back, a refusal names the model."""
-        if error.retry == "limited" and "Retry-After" not in error.headers:
-            error.headers["Retry-After"] = str(round(self.pool.cooldown))
+        """The error a client sees: a rate limit says when to come back; anything else tells the
+        SDKs not to try again at once (ZtoApi already did what retrying could do, and a silent
+        upstream would multiply the wait); a refusal names the model."""
         if error.code == "model_requires_login":
-            return failures.model_requires_login(chat.requested_model)
+            error = failures.model_requires_login(chat.requested_model)
+        if error.retry == "limited":
+            error.headers.setdefault("Retry-After", str(round(self.pool.cooldown)))
+        else:
+            error.headers["x-should-retry"] = "false"
+        if error.code in TROUBLE:
+            self.trouble = (TROUBLE[error.code], f"{error.code}: {error.message}")
+            self.probed = self.clock()   # the failure itself was the latest look
         return error
 
-    def _recover(self, error, credential, from_client):
-        """Report the failure to the pool; True when another attempt may succeed."""
+    def _recover(self, error, credential, from_client, last):
+        """Report the failure to the pool; True when another attempt may succeed. `last`: no
+        attempt is left, whatever the failure."""
         if error.retry == "invalid":
             if from_client:
                 raise failures.client_token_rejected() from None
@@ -222,8 +266,9 @@ class ZaiClient:
         elif error.retry == "transient":
             if not from_client:
                 self.pool.failed(credential)
-        log.info("upstream attempt failed: %s (%s)", error.code, "retrying" if error.retry else "final")
-        return error.retry is not None
+        again = error.retry is not None and not last
+        log.info("upstream attempt failed: %s (%s)", error.code, "retrying" if again else "final")
+        return again
 
     def _backoff(self, error, attempt):
         """Seconds before the next attempt: none when another credential takes over (the rejected

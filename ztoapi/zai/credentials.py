@@ -35,15 +35,19 @@ def user_id_of(token):
 
 
 def guest_minter(session, current_dialect, timeout):
-    """A function that mints one chat.z.ai guest token, or raises a 503 ApiError saying why.
-    `current_dialect()` gives the dialect whose headers the page sends now."""
+    """A function that mints one chat.z.ai guest token, or raises an ApiError saying why: the
+    network (502, 504) or chat.z.ai's refusal (503). `current_dialect()` gives the dialect whose
+    headers the page sends now."""
     def mint_guest():
         dialect = current_dialect()
         try:
             response = session.get(dialect.auths_url, headers=dialect.headers(), timeout=timeout)
+        except requests.ConnectTimeout:
+            raise failures.timed_out(connecting=True, what="minting a guest token") from None
+        except requests.Timeout:
+            raise failures.timed_out(what="minting a guest token") from None
         except requests.RequestException as error:
-            raise failures.no_credential(
-                f"minting a guest token failed ({type(error).__name__}); set ZAI_TOKEN") from None
+            raise failures.unreachable(error) from None
         with response:
             token = None
             if response.status_code == 200:

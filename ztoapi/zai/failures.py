@@ -152,15 +152,18 @@ def rate_limited(detail, retry_after):
 
 
 def unreachable(error):
-    return ApiError(502, f"Could not connect to chat.z.ai: {type(error).__name__}",
-                    code="upstream_unreachable", type="server_error", retry="transient")
+    return ApiError(502, f"Could not connect to chat.z.ai ({type(error).__name__}): check this "
+                         "server's network and UPSTREAM_PROXY", code="upstream_unreachable",
+                    type="server_error", retry="transient")
 
 
-def timed_out(connecting=False):
+def timed_out(connecting=False, what=None):
     """No answer in time; only a connect timeout is worth another try."""
-    what = "accept the connection" if connecting else "answer"
-    return ApiError(504, f"chat.z.ai did not {what} in time", code="upstream_timeout",
-                    type="server_error", retry="transient" if connecting else None)
+    waited = "accept the connection" if connecting else "answer"
+    during = f" ({what})" if what else ""
+    return ApiError(504, f"chat.z.ai did not {waited} in time{during}: check this server's network "
+                         "and UPSTREAM_PROXY", code="upstream_timeout", type="server_error",
+                    retry="transient" if connecting else None)
 
 
 def unsendable(error):
