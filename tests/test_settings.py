@@ -1,6 +1,9 @@
 import os
+import re
 import subprocess
 import sys
+from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +74,14 @@ def test_gunicorn_config_uses_gevent_and_imports_no_app_code():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=30)
     assert result.stdout.split("\n")[:2] == ["gevent 0.0.0.0:9191 3", "False"]
+
+
+def test_env_example_lists_every_setting_with_its_default():
+    lines = Path(__file__).resolve().parent.parent.joinpath(".env.example").read_text().splitlines()
+    listed = dict(line.removeprefix("# ").split("=", 1) for line in lines
+                  if re.fullmatch(r"# [A-Z_]+=.*", line))
+    expected = {field.name.upper(): field for field in fields(Settings)}
+    assert list(listed) == [name for name in listed if name in expected], "unknown names"
+    assert set(listed) == set(expected), f"missing: {sorted(set(expected) - set(listed))}"
+    for name, text in listed.items():
+        assert Settings.from_env({name: text}) == Settings(), f"{name}={text} is not the default"
