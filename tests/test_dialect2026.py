@@ -19,17 +19,17 @@ from ztoapi.zai.client import ZaiClient
 from ztoapi.zai.models import MODELS_2026
 from ztoapi.zai.models import RETIRED
 from ztoapi.zai.signing import sign
-from tests.test_upstream_client import GUEST_ID
-from tests.test_upstream_client import GUEST_TOKEN
-from tests.test_upstream_client import SSE_TYPE
-from tests.test_upstream_client import T1
-from tests.test_upstream_client import T1_ID
-from tests.test_upstream_client import T2
-from tests.test_upstream_client import USER_TOKEN
-from tests.test_upstream_client import Clock
-from tests.test_upstream_client import read_all
-from tests.test_upstream_client import sent_query
-from tests.test_upstream_client import sse
+from tests.zai_mock import GUEST_ID
+from tests.zai_mock import GUEST_TOKEN
+from tests.zai_mock import SSE_TYPE
+from tests.zai_mock import T1
+from tests.zai_mock import T1_ID
+from tests.zai_mock import T2
+from tests.zai_mock import USER_TOKEN
+from tests.zai_mock import Clock
+from tests.zai_mock import read_all
+from tests.zai_mock import sent_query
+from tests.zai_mock import sse
 
 ORIGIN = "https://upstream.test"
 HOME = f"{ORIGIN}/"
