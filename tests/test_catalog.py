@@ -199,3 +199,30 @@ def test_think_tags_mode_header_overrides_the_setting():
         chat_request({"model": "GLM-4.5", "messages": USER}, settings, catalog_2025().find("GLM-4.5"),
                      think_mode="loud")
     assert (caught.value.status, caught.value.param) == (400, "X-Think-Tags-Mode")
+
+
+def test_retired_variants_name_their_successor_s_variant():
+    with pytest.raises(ApiError) as caught:
+        catalog_2026().get_or_404("GLM-4.6-Thinking")
+    assert "continues as GLM-4.7-Thinking" in caught.value.message
+
+
+def test_a_successor_chat_z_ai_no_longer_offers_is_not_recommended():
+    models = tuple(m for m in MODELS_2026 if not m.id.startswith("GLM-4.7"))
+    with pytest.raises(ApiError) as caught:
+        catalog_2026(models).get_or_404("GLM-4.6")
+    assert caught.value.message == "The model `GLM-4.6` does not exist or you do not have access to it."
+
+
+def test_an_alias_brings_its_target_s_variants():
+    catalog = catalog_2026(aliases=parse_aliases("GLM-4.6=glm-4.7"))
+    thinking = catalog.find("GLM-4.6-Thinking")
+    assert (thinking.id, thinking.upstream_id, thinking.thinking) == ("GLM-4.6-Thinking", "glm-4.7", True)
+
+
+def test_the_documented_names_stay_on_their_ids_whatever_chat_z_ai_calls_them():
+    models = from_entries([upstream_entry("0727-360B-API", "GLM-4.5 (legacy)", think=True),
+                           upstream_entry("0727-106B-API", "GLM-4.5-Air", think=True)])
+    catalog = catalog_2026(models)
+    assert catalog.find("GLM-4.5").upstream_id == "0727-360B-API"
+    assert catalog.find("glm-4.5-air").upstream_id == "0727-106B-API"

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from ztoapi.errors import ApiError
-from ztoapi.zai import client as client_module
+from ztoapi.zai import attempts as attempts_module
 from ztoapi.zai.client import ZaiClient
 from ztoapi.zai.credentials import Credential
 from ztoapi.zai.version import FALLBACK
@@ -131,7 +131,7 @@ def test_backoff_sleeps_are_jittered_below_the_cap(upstream):
 
 
 def test_backoff_doubles_up_to_two_seconds(upstream, monkeypatch):
-    monkeypatch.setattr(client_module.random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(attempts_module.random, "uniform", lambda low, high: high)
     add_home(upstream)
     add_guest(upstream)
     upstream.post(COMPLETIONS, status=500, body="Internal Server Error")
@@ -725,3 +725,17 @@ def test_a_bug_of_ours_while_preparing_is_a_500_never_retried_nor_held_against_t
     assert (error.status, error.type, error.retry) == (500, "server_error", None)
     assert posts(upstream) == []
     assert client.pool.state()[0]["state"] == "ok"
+
+
+def test_a_request_follows_a_version_another_request_read_first(upstream, monkeypatch):
+    add_home(upstream)
+    upstream.post(COMPLETIONS, status=426, json={"detail": "Your client version check is failed"})
+    add_completion(upstream)
+    client = make_client(zai_token=USER_TOKEN)
+
+    def read_moments_ago_by_another_request(fallback):
+        client.version._value = "prod-fe-1.0.121"
+        return False
+    monkeypatch.setattr(client.version, "refresh", read_moments_ago_by_another_request)
+    assert read_all(client.open(chat())) == [("answer", "Hi")]
+    assert [call.request.headers["X-FE-Version"] for call in posts(upstream)] == [DETECTED, "prod-fe-1.0.121"]

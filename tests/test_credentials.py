@@ -7,7 +7,6 @@ import requests
 import responses
 
 from ztoapi.errors import ApiError
-from ztoapi.zai import client as client_module
 from ztoapi.zai.client import ZaiClient
 
 from tests.zai_mock import AUTHS

@@ -90,12 +90,26 @@ def test_a_recheck_after_a_suspicious_answer_finds_a_change_but_never_storms(ups
     with caplog.at_level(logging.INFO, logger="ztoapi.upstream"):
         assert found.current() == "2026"
         upstream.replace(responses.GET, CONFIG, status=404)
-        assert found.recheck() is False   # read moments ago: not read again
-        clock.now += 5
         assert found.recheck() is True
         assert found.current() == "2025"
-    assert len(upstream.calls) == 2
+        upstream.replace(responses.GET, CONFIG, json={"completion_version": "2"})
+        assert found.recheck() is False   # another recheck moments ago: not read again
+        clock.now += 5
+        assert found.recheck() is True
+    assert len(upstream.calls) == 3
     messages = [record.getMessage() for record in caplog.records]
     assert messages == ["chat.z.ai dialect: 2026 (/api/config: completion_version 2)",
-                        "chat.z.ai dialect: 2025 (/api/config answered 404)"]
+                        "chat.z.ai dialect: 2025 (/api/config answered 404)",
+                        "chat.z.ai dialect: 2026 (/api/config: completion_version 2)"]
     assert caplog.records[1].levelname == "WARNING"
+
+
+def test_a_fixed_dialect_is_logged_once(upstream, caplog):
+    clock = Clock()
+    fixed = detector("2025", clock)
+    with caplog.at_level(logging.INFO, logger="ztoapi.upstream"):
+        fixed.current()
+        clock.now += 601
+        fixed.current()
+        time.sleep(0.1)
+    assert [r.getMessage() for r in caplog.records] == ["chat.z.ai dialect: 2025 (ZAI_DIALECT)"]

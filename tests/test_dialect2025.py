@@ -5,7 +5,6 @@ import time
 
 import pytest
 
-from ztoapi.zai import client as client_module
 from ztoapi.zai.signing import secret_bytes
 from ztoapi.zai.signing import sign
 

@@ -419,3 +419,44 @@ def test_a_404_on_the_v2_path_rereads_the_dialect_and_speaks_2025_if_chat_z_ai_w
                                     "POST /api/chat/completions"]
     assert sent(upstream, "/api/chat/completions")[0].headers["X-FE-Version"] == "prod-fe-1.0.300"
     assert client.detector.current() == "2025"
+
+
+def test_a_request_follows_a_dialect_another_request_read_first(upstream, monkeypatch):
+    add_home(upstream)
+    add_guest(upstream)
+    upstream.get(CONFIG, json={"completion_version": "2"})
+    add_chat(upstream)
+    upstream.post(V2, status=404, json={"detail": "Not Found"})
+    add_completion(upstream, ANSWER, url=V1)
+    client = ZaiClient(settings(zai_dialect="auto"), sleep=lambda s: None)
+    client.detector.current()
+
+    def read_moments_ago_by_another_request():
+        client.detector.known = "2025"
+        return False   # rate-limited: this request's own re-read did not happen
+    monkeypatch.setattr(client.detector, "recheck", read_moments_ago_by_another_request)
+    assert read_all(client.open(chat({"model": "GLM-4.5", "messages": HELLO["messages"]}))) == [("answer", "Hi")]
+    assert paths(upstream)[-1] == "POST /api/chat/completions"
+
+
+def test_a_vision_model_searches_through_its_own_flag(upstream):
+    guest_flow(upstream)
+    model = Catalog(lambda: (MODELS_2026, RETIRED)).get_or_404("GLM-4.6V")
+    request = chat_request({"model": "GLM-4.6V", "web_search": True, "messages": HELLO["messages"]},
+                           settings(), model)
+    make_client().open(request)
+    features = json.loads(completions(upstream)[0].body)["features"]
+    assert (features["vlm_web_search_enable"], features["auto_web_search"]) == (True, False)
+
+
+@pytest.mark.parametrize("status, body, code", [
+    (403, {"detail": "Model not available for current user level", "code": 403}, "model_requires_login"),
+    (400, {"error": {"code": "FRONTEND_CAPTCHA_REQUIRED", "detail": "Please refresh the page"}},
+     "upstream_captcha_required"),
+    (500, {"code": "INTERNAL_ERROR", "detail": "x"}, "upstream_rejected"),
+])
+def test_2026_markers_in_a_non_200_body_mean_what_they_say(upstream, status, body, code):
+    add_home(upstream)
+    add_guest(upstream)
+    upstream.post(NEW_CHAT, status=status, json=body)
+    assert raised(make_client(), chat()).code == code

@@ -69,14 +69,33 @@ def test_an_error_in_an_event_of_another_type_is_still_raised():
         read(b'data: {"type": "status", "error": {"detail": "boom", "code": 500}}\n\n')
 
 
-def test_the_reply_ends_only_at_done():
-    stream = ZaiStream(BlockResponse([frame({"delta_content": "Hi", "phase": "answer"}),
-                                      frame({"phase": "other", "usage": USAGE})]))
-    batches = stream.batches()
-    assert next(batches) == [("answer", "Hi")]
-    with pytest.raises(ApiError) as caught:
-        list(batches)
-    assert caught.value.code == "upstream_stream_cut"
+def test_usage_does_not_end_a_reply_that_ends_with_its_body():
+    stream, pieces = read(frame({"delta_content": "Hi", "phase": "answer"}), frame({"phase": "other", "usage": USAGE}),
+                          frame({"delta_content": " there【turn0search0", "phase": "answer"}))
+    assert text(pieces, "answer") == "Hi there【turn0search0"
+    assert stream.usage == USAGE
+
+
+def test_a_2026_reply_that_opens_with_other_markup_is_still_read_by_phases():
+    stream, pieces = read(
+        frame({"delta_content": "<html> needs care", "phase": "thinking"}),
+        frame({"phase": "tool_call", "delta_name": "search", "delta_arguments": "{}",
+               "metadata": {"tool_call_id": "call_x"}}),
+        frame({"phase": "tool_response", "tool_name": "search", "delta_content": "[ref_id=turn0search0†A†"}),
+        frame({"phase": "tool_response", "tool_name": "search", "delta_content": "https://example.com/a]\nsnippet"}),
+        frame({"delta_content": "<b>Bold</b>【turn0search0】", "phase": "answer"}), DONE)
+    assert text(pieces, "reasoning") == "<html> needs care"
+    assert text(pieces, "answer") == "<b>Bold</b>[1]"
+    assert "snippet" not in text(pieces, "answer")
+    assert stream.sources == [{"title": "A", "url": "https://example.com/a"}]
+
+
+def test_a_2025_reply_is_always_read_as_the_document():
+    frames = [frame({"delta_content": "no markup", "phase": "thinking"}), DONE]
+    in_2025 = ZaiStream(BlockResponse([b"".join(frames)]), dialect="2025")
+    assert [piece for batch in in_2025.batches() for piece in batch] == [("answer", "no markup")]
+    _, in_2026 = read(*frames)
+    assert in_2026 == [("reasoning", "no markup")]
 
 
 SEARCH = (

@@ -64,7 +64,7 @@ def cut(data, offsets):
 
 def read(blocks, keep_markup=False):
     """Everything a Reply makes of the blocks: text by kind, usage, done, sources."""
-    reply = Reply(BlockResponse(blocks), keep_markup)
+    reply = Reply(BlockResponse(blocks), keep_markup, dialect="2025")
     out = {}
     for batch in reply.batches():
         for kind, text in batch:

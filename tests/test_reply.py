@@ -37,7 +37,7 @@ def split_randomly(data, rng):
 
 
 def read_all(blocks):
-    reply = Reply(BlockResponse(blocks))
+    reply = Reply(BlockResponse(blocks), dialect="2025")
     out = {}
     for batch in reply.batches():
         for kind, text in batch:
@@ -74,19 +74,22 @@ def test_crlf_comments_blank_data_and_done_marker_are_tolerated():
     assert out == {"answer": "Hi"}
 
 
-def test_end_without_done_is_a_cut_stream():
+def test_the_clean_end_of_a_body_that_held_events_ends_the_reply():
     events = b'data: {"type": "chat:completion", "data": {"delta_content": "Hi", "phase": "answer"}}\n\n'
-    reply = Reply(BlockResponse([events]))
-    batches = reply.batches()
-    assert next(batches) == [("answer", "Hi")]
+    reply = Reply(BlockResponse([events]), dialect="2025")
+    assert [piece for batch in reply.batches() for piece in batch] == [("answer", "Hi")]
+
+
+def test_a_body_that_ends_before_any_event_is_a_cut_stream():
+    reply = Reply(BlockResponse([b": ping\n\n"]), dialect="2025")
     with pytest.raises(ApiError) as caught:
-        next(batches)
+        list(reply.batches())
     assert caught.value.code == "upstream_stream_cut"
 
 
 def test_first_batch_waits_for_a_whole_event():
     event = b'data: {"type": "chat:completion", "data": {"delta_content": "Hi", "phase": "answer"}}\n\n'
-    reply = Reply(BlockResponse([event[:10], event[10:]]))
+    reply = Reply(BlockResponse([event[:10], event[10:]]), dialect="2025")
     assert next(reply.batches()) == [("answer", "Hi")]
 
 

@@ -2,7 +2,6 @@
 import pytest
 import requests
 
-from ztoapi.zai import client as client_module
 from ztoapi.zai.version import FALLBACK
 
 from tests.zai_mock import DETECTED

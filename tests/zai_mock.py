@@ -27,7 +27,6 @@ from ztoapi.catalog import Catalog
 from ztoapi.zai.models import MODELS_2025
 from ztoapi.chat.request import chat_request
 from ztoapi.errors import ApiError
-from ztoapi.zai import client as client_module
 from ztoapi.zai.client import ZaiClient
 from ztoapi.zai.credentials import Credential
 from ztoapi.upstream.reply import QUIET

@@ -38,6 +38,9 @@ class Model:
                                  "search": self.search, "reasoning_effort": self.reasoning_effort}}
 
 
+VARIANT_SUFFIXES = ("-Thinking", "-Search")
+
+
 def variants(model):
     """The -Thinking (thinking always on) and -Search (web search on) variants of a text model."""
     return (replace(model, id=f"{model.id}-Thinking", thinking=True, aliases=()),
@@ -86,7 +89,7 @@ class Catalog:
         model = self.find(name)
         if model is not None:
             return model
-        successor = self._retired.get(name.lower()) if isinstance(name, str) else None
+        successor = self.successor(name)
         if successor:
             raise ApiError(404, f"The model `{name}` is no longer offered by chat.z.ai; its line "
                                 f"continues as {successor}. Ask for {successor}, or map the old name "
@@ -94,6 +97,20 @@ class Catalog:
                            code="model_not_found", param="model")
         raise ApiError(404, f"The model `{name}` does not exist or you do not have access to it.",
                        code="model_not_found", param="model")
+
+    def successor(self, name):
+        """What continues the line of a retired name (its variant for a variant), if offered now."""
+        if not isinstance(name, str):
+            return None
+        base, suffix = name, ""
+        for variant in VARIANT_SUFFIXES:
+            if name.lower().endswith(variant.lower()):
+                base, suffix = name[:-len(variant)], variant
+                break
+        successor = self._retired.get(base.lower())
+        if successor and self.find(successor + suffix) is not None:
+            return self.find(successor + suffix).id
+        return None
 
     def _build(self, models, retired):
         index = {}
@@ -109,5 +126,10 @@ class Catalog:
             aliased = replace(model, id=alias, aliases=())
             index[alias.lower()] = aliased
             listed.append(aliased)
+            for variant, target_variant in ((f"{alias}{suffix}", f"{model.id}{suffix}")
+                                            for suffix in VARIANT_SUFFIXES):
+                if target_variant.lower() in index:   # GLM-4.6-Thinking follows GLM-4.6's alias
+                    index.setdefault(variant.lower(), replace(index[target_variant.lower()], id=variant,
+                                                              aliases=()))
         self._models, self._index, self._retired = tuple(listed), index, dict(retired)
         self._built_from = models

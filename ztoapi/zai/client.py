@@ -2,7 +2,6 @@
 dialects, the credential pool, and the attempts before the first byte."""
 import http.cookiejar
 import logging
-import random
 import time
 import uuid
 
@@ -11,13 +10,11 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ztoapi.errors import ApiError
-from ztoapi.upstream.reply import Reply
 from ztoapi.zai import failures
+from ztoapi.zai.attempts import Attempts
 from ztoapi.zai.browser import BROWSER_HEADERS
-from ztoapi.zai.credentials import Credential
 from ztoapi.zai.credentials import configured_credentials
 from ztoapi.zai.credentials import guest_minter
-from ztoapi.zai.credentials import user_id_of
 from ztoapi.zai.detect import DialectDetector
 from ztoapi.zai.dialect2025 import Dialect2025
 from ztoapi.zai.dialect2026 import Dialect2026
@@ -29,9 +26,6 @@ from ztoapi.zai.reply import ZaiStream
 from ztoapi.zai.version import FrontEndVersion
 
 log = logging.getLogger("ztoapi.upstream")
-BACKOFF_BASE = 0.25
-BACKOFF_CAP = 2.0
-LOGIN_ONLY_SECONDS = 10 * 60   # how long a model refused to guests is kept from them
 PROBE_EVERY_SECONDS = 5.0      # how often /readyz checks again that a failure's cause is gone
 TROUBLE = {"upstream_unreachable": "network", "upstream_timeout": "network", "upstream_blocked": "network",
            "upstream_credential_unavailable": "credentials", "upstream_unauthorized": "credentials",
@@ -102,7 +96,9 @@ class ZaiClient:
         """What /readyz and the dashboard show of this upstream: not ready while no credential is
         usable, or while the failure that ended the last request (network, credentials, CAPTCHA)
         lasts; a cheap probe every few seconds finds out when it is over, traffic or not."""
-        if self.pool.guests_gated() and not self.pool.usable():
+        if not self.pool.usable() and self.pool.tokens_asked_for_captcha():
+            reason = "chat.z.ai asked the logged-in tokens (ZAI_TOKEN) for a CAPTCHA; they rest"
+        elif not self.pool.usable() and self.pool.guests_gated():
             reason = "chat.z.ai asks guests for a CAPTCHA and no logged-in token (ZAI_TOKEN) is usable"
         elif not self.pool.usable():
             reason = "no usable upstream credential"
@@ -146,136 +142,18 @@ class ZaiClient:
 
     def open(self, chat):
         """A Reply to `chat` whose first batch is read; failures before it raise ApiError."""
-        client_token = chat.client_token
-        fixed = Credential(client_token, user_id_of(client_token), False) if client_token else None
-        logged_in = bool(chat.images) or self._login_only(chat.model.upstream_id)
-        attempt, refreshed, error, prepared = 0, set(), None, {}
-        while True:
-            dialect = self.dialect
-            if dialect.name not in prepared:   # built and checked before any upstream call
-                prepared[dialect.name] = prepare(dialect, chat)
-            try:
-                using = fixed or self.pool.acquire(logged_in=logged_in)
-            except ApiError as unavailable:
-                if error is not None:
-                    raise self._final(error, chat) from None   # the last upstream failure says more
-                if logged_in and not chat.images:
-                    unavailable = failures.model_requires_login(chat.requested_model)
-                self.on_failure(unavailable.code)
-                raise self._final(unavailable, chat) from None
-            reply = Reply(lambda credential=using, dialect=dialect, prepared=prepared[dialect.name]:
-                          self._open(chat, credential, dialect, prepared),
-                          self.name, on_error=failures.local_failure, buffer_limit=self.buffer_limit)
-            try:
-                if not reply.first(self.first_event_timeout):
-                    reply.close()
-                    raise failures.timed_out()
-            except ApiError as failure:
-                error = failure
-                self.on_failure(error.code)
-                again = self._after(error, chat, using, fixed, refreshed,
-                                    getattr(reply.stream, "shape", None))
-                if again is None:
-                    if not self._recover(error, using, fixed is not None, attempt >= self.max_retries):
-                        raise self._final(error, chat) from None
-                    self.sleep(self._backoff(error, attempt))
-                    attempt += 1
-                elif not again:
-                    raise self._final(error, chat) from None
-                logged_in = logged_in or error.retry == "login"
-                self.on_retry()
-                continue
-            if fixed is None:
-                self.pool.succeeded(using)
-            self.trouble = None
-            reply.retries = attempt
-            return reply
+        return Attempts(self, chat).run()
 
-    def _after(self, error, chat, credential, fixed, refreshed, shape):
-        """What a failure of kind captcha, login, version or dialect allows: True to try again at
-        once (it spends no retry), False to stop, None for the ordinary retry rules. `shape` is
-        what the failed request carried (fields and roles, no content)."""
-        kind = error.retry
-        if kind == "captcha":
-            if fixed is not None:
-                return False
-            self.pool.captcha(credential)
-            return True   # the pool hands out another kind of credential, or raises
-        if kind == "login":
-            if fixed is not None or not credential.guest:
-                return False
-            self.login_only[chat.model.upstream_id] = self.clock() + LOGIN_ONLY_SECONDS
-            return True
-        if kind == "version" and "version" not in refreshed:
-            refreshed.add("version")
-            changed = self.version.refresh(self.dialect.fallback_version)
-            changed = self._dialect_changed(refreshed) or changed
-            # a firewall 405 gets one more try whatever was read: it may have been the version
-            return changed or error.code == "upstream_blocked"
-        if kind == "dialect":
-            if shape is not None:
-                log.debug("chat.z.ai rejected a %s-dialect request of this shape: %s",
-                          self.detector.known, orjson.dumps(shape).decode())
-            return self._dialect_changed(refreshed)
-        if kind in ("version", "dialect"):
-            return False
-        return None
-
-    def _dialect_changed(self, refreshed):
-        """Read the dialect again (once per request); when it changed, the front-end that speaks
-        it is new too, so the version is read again as well."""
-        if "dialect" in refreshed:
-            return False
-        refreshed.add("dialect")
-        changed = self.detector.recheck()
-        if changed and "version" not in refreshed:
-            refreshed.add("version")
-            self.version.refresh(self.dialect.fallback_version)
-        return changed
-
-    def _login_only(self, upstream_id):
+    def login_only_for(self, upstream_id):
+        """Whether guests are kept from this model now (chat.z.ai refused it to one lately)."""
         until = self.login_only.get(upstream_id)
         return until is not None and self.clock() < until
 
-    def _final(self, error, chat):
-        """The error a client sees: a rate limit says when to come back; anything else tells the
-        SDKs not to try again at once (ZtoApi already did what retrying could do, and a silent
-        upstream would multiply the wait); a refusal names the model."""
-        if error.code == "model_requires_login":
-            error = failures.model_requires_login(chat.requested_model)
-        if error.retry == "limited":
-            error.headers.setdefault("Retry-After", str(round(self.pool.cooldown)))
-        else:
-            error.headers["x-should-retry"] = "false"
+    def note_trouble(self, error):
+        """Remember a final failure for want of network, credentials or a CAPTCHA (/readyz)."""
         if error.code in TROUBLE:
             self.trouble = (TROUBLE[error.code], f"{error.code}: {error.message}")
             self.probed = self.clock()   # the failure itself was the latest look
-        return error
-
-    def _recover(self, error, credential, from_client, last):
-        """Report the failure to the pool; True when another attempt may succeed. `last`: no
-        attempt is left, whatever the failure."""
-        if error.retry == "invalid":
-            if from_client:
-                raise failures.client_token_rejected() from None
-            self.pool.rejected(credential)
-        elif error.retry == "limited":
-            if from_client:
-                return False
-            self.pool.rate_limited(credential, failures.retry_after_seconds(error))
-        elif error.retry == "transient":
-            if not from_client:
-                self.pool.failed(credential)
-        again = error.retry is not None and not last
-        log.info("upstream attempt failed: %s (%s)", error.code, "retrying" if again else "final")
-        return again
-
-    def _backoff(self, error, attempt):
-        """Seconds before the next attempt: none when another credential takes over (the rejected
-        or rate-limited one rests for its Retry-After), else jittered exponential."""
-        if error.retry in ("invalid", "limited"):
-            return 0.0
-        return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))
 
     def _read_models(self):
         """chat.z.ai's own model list (Open WebUI shape): the entries of `data`. The page reads it
@@ -321,7 +199,9 @@ class ZaiClient:
         except ValueError:
             return text
 
-    def _open(self, chat, credential, dialect, prepared):
+    def open_stream(self, chat, credential, dialect, prepared):
+        """The upstream stream of one attempt (on the Reply's reader): uploads, the chat it
+        creates (2026), the completion request."""
         uploads = {where: self._upload(image, credential, dialect)
                    for where, image in dialect.uploaded_images(chat, prepared).items()}
         if dialect.creates_chats:
@@ -350,7 +230,8 @@ class ZaiClient:
                 text = response.text
             log.debug("upstream answered 200 without an event stream: %.300s", text)
             raise failures.not_a_stream(response.headers.get("Content-Type", ""), text)
-        return ZaiStream(response, chat.think_mode == "raw", shape=request_shape(body, chat))
+        return ZaiStream(response, chat.think_mode == "raw", shape=request_shape(body, chat),
+                         dialect=dialect.name)
 
     def _send(self, method, url, headers, timeout, stream=False, **body):
         """One request, its failures as ApiErrors."""
@@ -364,15 +245,6 @@ class ZaiClient:
             raise failures.timed_out() from None
         except requests.RequestException as error:
             raise failures.unreachable(error) from None
-
-
-def prepare(dialect, chat):
-    """What the dialect sends of `chat` in every attempt, checked now: content JSON cannot carry
-    is the client's mistake (a 400), never an upstream failure to retry or a credential's fault."""
-    try:
-        return dialect.prepare(chat)
-    except (TypeError, ValueError, RecursionError) as error:
-        raise failures.unsendable(error) from None
 
 
 def request_shape(body, chat):

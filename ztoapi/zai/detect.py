@@ -34,14 +34,20 @@ class DialectDetector:
         self.timeout = timeout
         self.known = self.fixed or DEFAULT
         self.source = "ZAI_DIALECT" if self.fixed else "not read yet"
-        self._reads = Refreshed(self._check, CHECK_SECONDS, RECHECK_SECONDS, clock)
+        self.announced = False
+        self._reads = Refreshed(self._check if not self.fixed else self._announce, CHECK_SECONDS,
+                                RECHECK_SECONDS, clock)
 
     def current(self):
-        """The dialect to speak; the first call reads /api/config, later ones refresh it in the
-        background once it is older than CHECK_SECONDS."""
-        if not self.fixed:
-            self._reads.get()
+        """The dialect to speak; the first call reads /api/config (or, fixed, says so in the log),
+        later ones refresh it in the background once it is older than CHECK_SECONDS."""
+        self._reads.get()
         return self.known
+
+    def _announce(self):
+        if not self.announced:
+            self.announced = True
+            log.info("chat.z.ai dialect: %s (ZAI_DIALECT)", self.known)
 
     def recheck(self):
         """Read /api/config again now (unless it was read moments ago); True when the dialect changed."""
@@ -54,6 +60,7 @@ class DialectDetector:
         if self.known != before or source == "not read yet":
             level = logging.WARNING if self.known != before else logging.INFO
             log.log(level, "chat.z.ai dialect: %s (%s)", self.known, self.source)
+
     def _read(self, last):
         """(dialect, why) from GET /api/config."""
         try:

@@ -24,7 +24,7 @@ from ztoapi.zai.signing import sign
 
 NEW_CHAT_PATH = "/api/v1/chats/new"
 COMPLETIONS_PATH = "/api/v2/chat/completions"
-HIGH_EFFORTS = ("low", "medium", "high")   # the page offers High and Max; everything above is Max
+EFFORTS_FOR_HIGH = ("low", "medium", "high")   # the page offers High and Max; everything above is Max
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,15 @@ class Dialect2026(Dialect):
         headers["Content-Type"] = "application/json"
         headers["X-Device-Id"] = device_id(credential.token)
         headers["X-Signature"] = sign(text, request_id, now_ms, credential.user_id, self.secret)
+        # the page's search toggle is `auto_web_search` (`web_search` stays off; deep search, which
+        # adds mcp_servers ["advanced-search"], is not offered); a vision model searches through
+        # its own vlm flag, and its page tools stay off
+        vision = chat.model.vision
         features = {"image_generation": False, "web_search": False,
-                    "auto_web_search": chat.web_search, "preview_mode": True, "flags": [],
-                    "vlm_tools_enable": False, "vlm_web_search_enable": False,
-                    "vlm_website_mode": False, "enable_thinking": chat.enable_thinking,
-                    **self._effort(chat)}
+                    "auto_web_search": chat.web_search and not vision, "preview_mode": True,
+                    "flags": [], "vlm_tools_enable": False,
+                    "vlm_web_search_enable": chat.web_search and vision, "vlm_website_mode": False,
+                    "enable_thinking": chat.enable_thinking, **self._effort(chat)}
         body = {
             "stream": True,
             "model": chat.model.upstream_id,
@@ -125,5 +129,5 @@ class Dialect2026(Dialect):
         """`reasoning_effort`, only for models whose capabilities offer it, and only when thinking."""
         if not (chat.enable_thinking and chat.model.reasoning_effort):
             return {}
-        return {"reasoning_effort": "high" if chat.reasoning_effort in HIGH_EFFORTS else "max"}
+        return {"reasoning_effort": "high" if chat.reasoning_effort in EFFORTS_FOR_HIGH else "max"}
 

@@ -26,13 +26,22 @@ TIER_WORDS = "not available for current user level"
 CAPTCHA_MESSAGE = ("chat.z.ai asked for a CAPTCHA before it would answer ({detail}). ZtoApi never "
                    "completes CAPTCHAs. Set ZAI_TOKEN to the token of a logged-in chat.z.ai account "
                    "(README: \"Which chat.z.ai\").")
+CAPTCHA_TOKENS_MESSAGE = ("chat.z.ai asked for a CAPTCHA before it would answer, of the logged-in "
+                          "token in ZAI_TOKEN too ({detail}); the token rests for a few minutes. ZtoApi "
+                          "never completes CAPTCHAs: sign in to chat.z.ai in a browser with that "
+                          "account (passing its check there may lift it), or add another account's "
+                          "token to ZAI_TOKEN (README: \"Which chat.z.ai\").")
 NEW_VERSION_HINT = ("chat.z.ai asked for a newer client (HTTP 426, \"New version detected\"): it did "
                     "not accept the request signature or the front-end version; check "
                     "ZAI_SIGNING_SECRET and ZAI_FE_VERSION")
 
 
 def from_status(status, text, retry_after=None, guest=False, dialect="2025"):
-    """An upstream answer with a non-200 status, before any event."""
+    """An upstream answer with a non-200 status, before any event. A JSON body carrying the 2026
+    markers (a CAPTCHA, a tier refusal, INTERNAL_ERROR) means what it says whatever the status."""
+    marked = _marked_error(text)
+    if marked is not None:
+        return from_event(marked)
     detail = _short(text)
     lowered = detail.lower()
     if status == 426 and dialect == "2026":
@@ -92,10 +101,13 @@ def from_event(error):
                     type="server_error", retry="transient")
 
 
-def captcha_required(marker):
-    """chat.z.ai wants a CAPTCHA passed for this credential; another kind of credential may pass."""
-    return ApiError(503, CAPTCHA_MESSAGE.format(detail=str(marker)[:80]),
-                    code="upstream_captcha_required", type="server_error", retry="captcha")
+def captcha_required(marker, tokens_asked=False):
+    """chat.z.ai wants a CAPTCHA passed for this credential; another kind of credential may pass.
+    `tokens_asked`: it asked the configured logged-in tokens too."""
+    template = CAPTCHA_TOKENS_MESSAGE if tokens_asked else CAPTCHA_MESSAGE
+    detail = "FRONTEND_CAPTCHA_REQUIRED" if tokens_asked else str(marker)[:80]
+    return ApiError(503, template.format(detail=detail), code="upstream_captcha_required",
+                    type="server_error", retry="captcha")
 
 
 def model_requires_login(model):
@@ -124,12 +136,14 @@ def not_a_stream(content_type, text):
 
 
 def odd_upload(answer):
-    return ApiError(502, f"chat.z.ai answered an image upload unexpectedly: {_short(str(answer))}",
+    """An upload answered without a file id (its body is not repeated: it may name the account)."""
+    return ApiError(502, "chat.z.ai answered an image upload without a file id and name",
                     code="upstream_rejected", type="server_error")
 
 
 def odd_chat(answer):
-    return ApiError(502, f"chat.z.ai answered the creation of a chat unexpectedly: {_short(str(answer))}",
+    """A chat creation answered without a chat id (its body is not repeated: it may name the account)."""
+    return ApiError(502, "chat.z.ai answered the creation of a chat without a chat id",
                     code="upstream_rejected", type="server_error", retry="dialect")
 
 
@@ -201,6 +215,24 @@ def retry_after_seconds(error):
         return float(error.headers.get("Retry-After"))
     except (TypeError, ValueError):
         return None
+
+
+def _marked_error(text):
+    """The error object of a JSON body that carries a 2026 marker, else None."""
+    if not text or "{" not in text[:1]:
+        return None
+    try:
+        body = orjson.loads(text)
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else body
+    if not isinstance(error, dict):
+        return None
+    codes = {str(error.get("code")), str(error.get("error_code"))}
+    detail = str(error.get("detail") or error.get("message") or "").lower()
+    if codes & {CAPTCHA_CODE, "INTERNAL_ERROR"} or "captcha_error_type" in error or TIER_WORDS in detail:
+        return error
+    return None
 
 
 def _short(text, limit=300):

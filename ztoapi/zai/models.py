@@ -48,6 +48,8 @@ BASE_2026 = (
 )
 RETIRED = {"glm-4.6": "GLM-4.7", "glm4.6": "GLM-4.7", "glm-4-6": "GLM-4.7",
            "glm-4-6-api-v1": "GLM-4.7", "glm-4.5v": "GLM-4.6V", "glm4.5v": "GLM-4.6V"}
+# the documentation's names stay on their chat.z.ai ids whatever chat.z.ai calls them now
+DOCUMENTED = {"0727-360B-API": "GLM-4.5", "0727-106B-API": "GLM-4.5-Air"}
 
 
 def with_variants(models):
@@ -83,13 +85,14 @@ def from_entries(entries):
         capabilities = meta.get("capabilities") if isinstance(meta.get("capabilities"), dict) else {}
         names.update((name.lower(), upstream_id.lower()))
         created = info.get("created_at")
+        aliases = {upstream_id, DOCUMENTED.get(upstream_id, upstream_id)} - {name}
         models.append(Model(
             name, upstream_id, int(created) if isinstance(created, (int, float)) else 0,
             vision=bool(capabilities.get("vision")),
             can_think=capabilities.get("think") is not False,
             can_search=capabilities.get("web_search") is not False,
             reasoning_effort=bool(capabilities.get("reasoning_effort")),
-            aliases=(upstream_id,) if upstream_id.lower() != name.lower() else ()))
+            aliases=tuple(sorted(aliases))))
     return with_variants(models)
 
 

@@ -5,8 +5,9 @@ The 2025 dialect edits one Markdown document (`<details>` reasoning block, `edit
 phases: `thinking` and `answer` text, `tool_call` (chat.z.ai's own tool, its arguments in
 fragments), `tool_response` (the tool's result text, search results as `[ref_id=…†title†url]`
 lines), `other` (one usage frame per model hop, possibly before the last answer delta) and
-`done`. Which reading applies is decided by the reply's first content event: an edit, or text
-that opens with markup ("<"), is the document; anything else is phases.
+`done`. A 2025 reply is always read as the document. A 2026 reply is read by phases unless its
+first content event is an edit or opens a `<details` or `<glm_block` block (the 2025 markup, which
+2026 replies may still use): then it is the document too.
 
 Answers cite search results as 【turn0search0】; they become [1], [2]… numbered in the order of
 first citation, and `sources` lists what they point to (every result when none is cited).
@@ -67,12 +68,13 @@ class Citations:
 
 
 class UpstreamTool:
-    """One of chat.z.ai's own tool calls, as its fragments arrive."""
+    """One of chat.z.ai's own tool calls, as its fragments arrive, and its result's text."""
 
     def __init__(self, name, call_id):
         self.name = name
         self.id = call_id
         self.arguments = ""
+        self.response = ""   # a result header may be split across frames: read whole
         self.reported = False
 
     def activity(self, status):
@@ -85,9 +87,9 @@ class Reading:
     """Pieces, usage and sources of one reply. `read(data)` takes each chat:completion event's
     data; `done` turns true at the terminal event."""
 
-    def __init__(self, keep_markup=False):
+    def __init__(self, keep_markup=False, dialect="2026"):
         self.keep_markup = keep_markup
-        self.document = None   # the 2025 reading, once the first content event asks for it
+        self.document = Document(keep_markup) if dialect == "2025" else None   # the 2025 reading
         self.phased = False    # the 2026 reading
         self.citations = Citations()
         self.answers = Splitter(keep_markup, thinking=False)   # drops <glm_block>s answers may hold
@@ -114,7 +116,7 @@ class Reading:
         delta = data.get("delta_content")
         is_edit = type(edit_index) is int and isinstance(edit_content, str)
         if self.document is None and not self.phased:
-            if is_edit or (isinstance(delta, str) and delta.startswith("<")):
+            if is_edit or (isinstance(delta, str) and opens_markup(delta)):
                 self.document = Document(self.keep_markup)
             elif (delta and isinstance(delta, str)) or phase in ("tool_call", "tool_response"):
                 self.phased = True
@@ -146,8 +148,12 @@ class Reading:
         if phase == "tool_call":
             return self._read_tool_call(data)
         if phase == "tool_response":
-            self.citations.note(delta)
-            if self.tool is not None and not self.tool.reported:
+            if self.tool is None:
+                self.citations.note(delta)
+                return []
+            self.tool.response += delta
+            self.citations.note(self.tool.response)
+            if not self.tool.reported:
                 return [self.tool.activity(data.get("status") or "completed")]
         return []
 
@@ -181,6 +187,14 @@ class Reading:
             self.usage = self.hops
         elif self.hops is None:
             self.usage = usage
+
+
+MARKUP = ("<details", "<glm_block")
+
+
+def opens_markup(text):
+    """True when text opens a 2025 block (or is the start of one, cut short)."""
+    return text.startswith(MARKUP) or any(tag.startswith(text) for tag in MARKUP)
 
 
 def add_usage(total, more):

@@ -70,10 +70,10 @@ class CredentialPool:
         credential = self._take(guests=guests)
         if credential is not None:
             return credential
-        if logged_in or not self.anonymous:
+        if logged_in or not guests:
+            raise self._unavailable(logged_in)
+        if not self.anonymous:
             raise failures.no_credential(self._why_none(logged_in))
-        if not guests:
-            raise failures.captcha_required("FRONTEND_CAPTCHA_REQUIRED, asked of every guest")
         with self._mint_lock:
             credential = self._take()   # another request may have minted one meanwhile
             if credential is not None:
@@ -132,6 +132,21 @@ class CredentialPool:
 
     def guests_gated(self):
         return self.clock() < self.guests_gated_until
+
+    def tokens_asked_for_captcha(self):
+        """How many configured tokens rest because chat.z.ai asked them for a CAPTCHA."""
+        now = self.clock()
+        with self._lock:
+            return sum(1 for h in self.configured if h.captcha and now < h.cool_until)
+
+    def _unavailable(self, logged_in):
+        """Why no credential can be had: a CAPTCHA when that is what keeps every one away."""
+        resting = self.tokens_asked_for_captcha()
+        if resting and resting == len([h for h in self.configured if not h.invalid]):
+            return failures.captcha_required("FRONTEND_CAPTCHA_REQUIRED", tokens_asked=True)
+        if not logged_in and self.guests_gated() and not self.configured:
+            return failures.captcha_required("FRONTEND_CAPTCHA_REQUIRED, asked of every guest")
+        return failures.no_credential(self._why_none(logged_in))
 
     def failed(self, credential):
         """A transient failure (5xx, connection trouble); several in a row start a cool-down."""
@@ -199,5 +214,8 @@ class CredentialPool:
         states = ", ".join(f"...{h.credential.token[-6:]} {h.describe(now)}" for h in self.configured)
         tokens = f"every ZAI_TOKEN token is unusable ({states})" if self.configured else "no ZAI_TOKEN is set"
         if logged_in:
-            return f"image upload needs a logged-in token and {tokens}"
+            return (f"a logged-in token is needed (for images, or a model chat.z.ai keeps for "
+                    f"signed-in users) and {tokens}")
+        if self.anonymous and self.guests_gated():
+            return f"{tokens}, and chat.z.ai asks guests for a CAPTCHA"
         return f"{tokens} and ANON_TOKEN_ENABLED is false"

@@ -5,8 +5,9 @@ import time
 
 class Refreshed:
     """Calls `read()` on the first `get()` (the caller waits for it), then again in a background
-    thread when the last read is older than `seconds`; `refresh()` reads now, at most once every
-    `min_seconds`. `read` keeps what it learns itself: this only says when to call it."""
+    thread when the last read is older than `seconds`; `refresh()` reads now (after a refusal
+    that suggests a change), unless another refresh did less than `min_seconds` ago. `read` keeps
+    what it learns itself: this only says when to call it."""
 
     def __init__(self, read, seconds, min_seconds=0.0, clock=time.monotonic):
         self.read = read
@@ -14,6 +15,7 @@ class Refreshed:
         self.min_seconds = min_seconds
         self.clock = clock
         self.checked = None
+        self.refreshed = None
         self._lock = threading.Lock()
 
     def get(self):
@@ -26,10 +28,11 @@ class Refreshed:
             threading.Thread(target=self._read_locked, daemon=True).start()
 
     def refresh(self):
-        """Read now; False when it was read less than `min_seconds` ago (and is not read again)."""
+        """Read now; False when another refresh was less than `min_seconds` ago (no read then)."""
         with self._lock:
-            if self.checked is not None and self.clock() - self.checked < self.min_seconds:
+            if self.refreshed is not None and self.clock() - self.refreshed < self.min_seconds:
                 return False
+            self.refreshed = self.clock()
             self._read()
             return True
 

@@ -18,10 +18,10 @@ class ZaiStream:
     """An open upstream response. `batches()` yields lists of (kind, value) pieces, one per block
     read that held events; it raises ApiError for an error event, a timeout or a stream cut short."""
 
-    def __init__(self, response, keep_markup=False, shape=None):
+    def __init__(self, response, keep_markup=False, shape=None, dialect="2026"):
         self.response = response
         self.shape = shape   # the request's fields and roles, for the debug log of a rejection
-        self.reading = Reading(keep_markup)
+        self.reading = Reading(keep_markup, dialect)
         self.events = 0
 
     @property
@@ -53,6 +53,8 @@ class ZaiStream:
                 pass
 
     def batches(self):
+        """A reply ends at its `done` event, or at the clean end of a body that held events
+        (a connection cut short is an error, not an end)."""
         buffer = b""
         blocks = self.response.iter_content(chunk_size=None)
         while True:
@@ -65,7 +67,10 @@ class ZaiStream:
             except READ_FAILURES:
                 raise failures.cut_short() from None
             if block is None:
-                raise failures.cut_short()
+                if not self.events:
+                    raise failures.cut_short()
+                yield self.reading.finish()
+                return
             lines = (buffer + block).split(b"\n")
             buffer = lines.pop()
             pieces = []

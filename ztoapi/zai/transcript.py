@@ -16,6 +16,11 @@ folded into a transcript in GLM's own chat-template markup, each turn a role lin
 System and developer messages keep their place in the conversation; tool calls and tool results
 arrive already written as text by the tool-calling emulation (ztoapi.chat.tools). Images of the
 last user message travel as image parts next to the text; images of earlier turns become "[image]".
+
+The role lines are GLM's chat-template markers written as plain text. Whether chat.z.ai turns them
+into GLM's special tokens inside a user message is not known; if it does, a turn's content that
+holds such a line (a web page returned by a tool, say) could pose as another turn. The content is
+passed as it is, like everything a client sends.
 """
 SYSTEM = "<|system|>"
 USER = "<|user|>"
@@ -28,15 +33,15 @@ def fold(messages):
     """(text, index of the message whose images are sent along, or None)."""
     last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=None)
     if len(messages) == 1 and last_user == 0:
-        return text_of(messages[0].get("content"), keep_images=True), 0
+        return turn_text(messages[0].get("content"), keep_images=True), 0
     turns = []
     for index, message in enumerate(messages):
-        text = text_of(message.get("content"), keep_images=index == last_user)
+        text = turn_text(message.get("content"), keep_images=index == last_user)
         turns.append(f"{MARKERS.get(message['role'], USER)}\n{text}")
     return "\n".join(turns), last_user
 
 
-def text_of(content, keep_images=False):
+def turn_text(content, keep_images=False):
     """Text parts joined by newlines; an image part is "[image]" unless it is sent along."""
     if isinstance(content, str):
         return content

@@ -11,6 +11,8 @@ log = logging.getLogger("ztoapi.upstream")
 
 FALLBACK = "prod-fe-1.0.106"   # the 2025 dialect's; each dialect names its own fallback
 CACHE_SECONDS = 30 * 60
+REREAD_SECONDS = 5.0   # after a refusal, the page is read again at most this often (a blocked IP
+                       # must not double its traffic into the firewall)
 PATTERN = re.compile(r"prod-fe-(\d+)\.(\d+)\.(\d+)")
 
 
@@ -30,7 +32,7 @@ class FrontEndVersion:
         self.headers = headers
         self.timeout = timeout
         self._value = None
-        self._reads = Refreshed(self._detect, CACHE_SECONDS, clock=clock)
+        self._reads = Refreshed(self._detect, CACHE_SECONDS, REREAD_SECONDS, clock)
 
     def current(self, fallback=FALLBACK):
         """The value to send; the first call detects it, later ones refresh it in the background.
