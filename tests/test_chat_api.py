@@ -378,3 +378,28 @@ def test_client_gone_check_works_past_descriptor_1024():
         client.close()
         ours.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+PIXEL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAC"
+         "hwGA60e6kgAAAABJRU5ErkJggg==")
+
+
+def test_in_2026_only_the_last_turn_s_images_need_a_logged_in_token(fake):
+    fake.dialect = "2026"
+    fake.guest_models.add("glm-4.6v")
+    try:
+        client = create_app(settings_for(fake)).test_client()
+        earlier = [{"role": "user", "content": [{"type": "text", "text": "What is it?"},
+                                                {"type": "image_url", "image_url": {"url": PIXEL}}]},
+                   {"role": "assistant", "content": "A dot."},
+                   {"role": "user", "content": "Thanks"}]
+        response = post(client, {"model": "GLM-4.6V", "messages": earlier, "stream": False})
+        assert response.status_code == 200
+        assert response.get_json()["choices"][0]["message"]["content"] == "Echo: Thanks"
+        assert [r for r in fake.requests if r["path"] == "/api/v1/files/"] == []
+        assert "[image]" in fake.completions()[-1]["messages"][0]["content"]
+        last = post(client, {"model": "GLM-4.6V", "messages": earlier[:1], "stream": False})
+        assert last.status_code == 400
+        assert last.get_json()["error"]["code"] == "image_needs_token"
+    finally:
+        fake.dialect = "2025"

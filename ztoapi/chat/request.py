@@ -1,6 +1,7 @@
 """One validated chat completion request, with every decision the gateway makes about it."""
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 
 from config.settings import THINK_TAGS_MODES
 from ztoapi.catalog import Model
@@ -36,20 +37,28 @@ class ChatRequest:
 
 
 def prepare(body, settings, catalog, loader, client, headers):
-    """The ChatRequest for a validated body: model, images (checked and loaded), decisions."""
+    """The ChatRequest for a validated body: model, decisions, and the images the upstream will
+    send (checked and loaded; images it will not send, such as earlier turns' in chat.z.ai's 2026
+    dialect, are neither fetched nor need a logged-in token)."""
     model = catalog.get_or_404(body["model"])
     check_images_allowed(body["messages"], model, catalog)
     client_token = headers.get("X-ZAI-Token") if settings.allow_client_tokens else None
-    images = {}
-    if any(image_parts(body["messages"])):
-        if not client.can_upload(client_token):
-            raise ApiError(400, "Image input needs a logged-in chat.z.ai token: set ZAI_TOKEN "
-                                "(guest tokens cannot upload images).", code="image_needs_token",
-                           param="messages")
-        images = loader.load_all(body["messages"])
-    return chat_request(body, settings, model, headers.get("Accept", ""),
-                        headers.get("X-Think-Tags-Mode"), images, client_token,
+    chat = chat_request(body, settings, model, headers.get("Accept", ""),
+                        headers.get("X-Think-Tags-Mode"), None, client_token,
                         headers.get("User-Agent", ""))
+    if not any(image_parts(body["messages"])):
+        return chat
+    shift = len(chat.messages) - len(body["messages"])   # system messages added for tools or JSON
+    sending = client.image_messages(chat)
+    parts = [(where, url) for where, url in image_parts(body["messages"]) if where[0] + shift in sending]
+    if not parts:
+        return chat
+    if not client.can_upload(client_token):
+        raise ApiError(400, "Image input needs a logged-in chat.z.ai token: set ZAI_TOKEN "
+                            "(guest tokens cannot upload images).", code="image_needs_token",
+                       param="messages")
+    loaded = loader.load_parts([(f"messages[{i}].content[{j}]", url) for (i, j), url in parts])
+    return replace(chat, images={(i + shift, j): image for ((i, j), _), image in zip(parts, loaded)})
 
 
 def chat_request(body, settings, model, accept="", think_mode=None, images=None, client_token=None,

@@ -164,6 +164,10 @@ class ZaiClient:
             response.raise_for_status()
             return parse_entries(response.content)
 
+    def image_messages(self, chat):
+        """The indices of `chat.messages` whose images the current dialect uploads."""
+        return self.dialect.image_messages(chat)
+
     def can_upload(self, client_token=None):
         """Whether a logged-in credential exists for image uploads (guests cannot upload)."""
         return bool(client_token) or bool(self.pool.configured)

@@ -42,6 +42,10 @@ class Dialect:
         headers = self.headers(credential.token)
         return f"{self.origin}/api/v1/files/", headers, {"file": (image.filename, image.data, image.mime)}
 
+    def image_messages(self, chat):
+        """The indices of the messages whose images this dialect uploads: every one."""
+        return {i for i, message in enumerate(chat.messages) if isinstance(message.get("content"), list)}
+
     def uploaded_images(self, chat, prepared):
         """The images of `chat` this dialect sends: {(message, part): Image}."""
         return chat.images

@@ -58,6 +58,11 @@ class Dialect2026(Dialect):
                 for (i, _), upload in sorted(uploads.items()) if i == prepared.last_user]
         return [{"type": "text", "text": prepared.text}, *refs] if refs else prepared.text
 
+    def image_messages(self, chat):
+        """Only the last user turn's images travel: earlier ones are "[image]" in the text."""
+        _, last_user = transcript.fold(chat.messages)
+        return {last_user}
+
     def uploaded_images(self, chat, prepared):
         """Only the last user turn's images travel: earlier ones are "[image]" in the text."""
         return {where: image for where, image in chat.images.items() if where[0] == prepared.last_user}
