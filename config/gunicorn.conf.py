@@ -21,7 +21,9 @@ except SettingsError as error:
 
 bind = f"0.0.0.0:{_settings.port}"
 workers = _settings.web_concurrency
-worker_class = "gevent"
+# gunicorn's gevent worker, plus a total read deadline per request (REQUEST_READ_TIMEOUT) and
+# gunicorn's own rejections (400, 414, 431...) in the JSON error envelope: config/gunicorn_worker.py
+worker_class = "config.gunicorn_worker.ZtoApiWorker"
 worker_connections = 10000   # concurrent clients per worker; streams are mostly idle waiting
 timeout = 60                 # heartbeat of a worker; gevent workers notify between requests
 graceful_timeout = 30        # let open streams finish on restart/deploy

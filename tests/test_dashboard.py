@@ -10,6 +10,8 @@ from ztoapi.api import dashboard
 NOW = 6030.0   # 30 s into minute 100 of the epoch: the per-minute buckets start at 2460
 APIS = ("/dashboard/api/summary", "/dashboard/api/requests", "/dashboard/api/credentials")
 USER = [{"role": "user", "content": "Hello dashboard"}]
+ALICE = {"Authorization": "Bearer sk-alice-key-1"}
+BOB = {"Authorization": "Bearer sk-bob-key-2"}
 
 
 def rec(time, status=200, model="GLM-4.5", key="default", duration_ms=100.0, ttft_ms=50.0,
@@ -219,6 +221,41 @@ def test_sign_out_ends_the_session(client):
     assert client.get("/dashboard/api/summary").status_code == 401
 
 
+def test_sign_out_revokes_a_kept_copy_of_the_cookie(fake, tmp_path):
+    client = make_client(fake, tmp_path)
+    sign_in(client)
+    cookie = client.get_cookie("ztoapi_dashboard", path="/dashboard").value
+    other_session = make_client(fake, tmp_path)
+    sign_in(other_session)
+    client.post("/dashboard/logout")
+    elsewhere = make_client(fake, tmp_path)   # another worker: the revocation is in the shared store
+    elsewhere.set_cookie("ztoapi_dashboard", cookie, path="/dashboard")
+    assert elsewhere.get("/dashboard/api/summary").status_code == 401
+    assert 'action="/dashboard/login"' in elsewhere.get("/dashboard").get_data(as_text=True)
+    assert other_session.get("/dashboard/api/summary").status_code == 200   # only that session ended
+
+
+def test_a_session_is_refused_while_its_revocation_cannot_be_checked(fake, tmp_path):
+    client = make_client(fake, tmp_path)
+    sign_in(client)
+    store = client.application.extensions["store"].backend
+
+    def failing(*args):
+        raise OSError("the store went away")
+    store.revoked = failing
+    response = client.get("/dashboard/api/summary")
+    assert response.status_code == 503 and response.get_json()["error"]["code"] == "store_unavailable"
+    page = client.get("/dashboard")
+    assert page.status_code == 503 and "store cannot be reached" in page.get_data(as_text=True)
+
+
+def test_the_cookie_is_secure_over_tls(client):
+    response = client.post("/dashboard/login", data={"key": KEY}, base_url="https://localhost")
+    assert "; Secure" in response.headers["Set-Cookie"]
+    signed_out = client.post("/dashboard/logout", base_url="https://localhost")
+    assert "; Secure" in signed_out.headers["Set-Cookie"]
+
+
 def test_tampered_or_expired_cookie_is_refused(client, monkeypatch):
     client.set_cookie("ztoapi_dashboard", '{"viewer": "default"}', path="/dashboard")
     assert client.get("/dashboard/api/summary").status_code == 401
@@ -241,10 +278,62 @@ def test_changing_the_keys_ends_every_session(fake, tmp_path):
 
 def test_any_named_api_key_opens_it_when_no_dashboard_key_is_set(fake, tmp_path):
     client = make_client(fake, tmp_path, api_keys="alice:sk-alice-key-1")
-    assert client.get("/dashboard/api/summary", headers={"Authorization": "Bearer sk-alice-key-1"}
-                      ).get_json()["viewer"] == "alice"
+    summary = client.get("/dashboard/api/summary", headers=ALICE).get_json()
+    assert (summary["viewer"], summary["scope"]) == ("alice", "own key")
     sign_in(client, "sk-alice-key-1")
     assert "Signed in as <strong>alice</strong>" in client.get("/dashboard").get_data(as_text=True)
+    assert client.get("/dashboard/api/summary").get_json()["scope"] == "own key"
+
+
+@pytest.fixture
+def shared(fake, tmp_path):
+    """A client of an app with alice (a plain named key) and bob (`dashboard` role), after traffic:
+    the default key 2 completions, alice 1 and 1 model listing, bob 1, and a wrong key 1."""
+    client = make_client(fake, tmp_path, api_keys="alice:sk-alice-key-1,bob:sk-bob-key-2:dashboard")
+    chat(client, stream=False)
+    chat(client, stream=True, model="GLM-4.6")
+    chat(client, stream=True, headers=ALICE, model="GLM-4.6")
+    client.get("/v1/models", headers=ALICE)
+    chat(client, stream=False, headers=BOB)
+    chat(client, stream=False, headers={"Authorization": "Bearer sk-wrong"})
+    return client
+
+
+def test_a_named_key_sees_only_its_own_traffic(shared):
+    for signed_in in (False, True):
+        headers = {} if signed_in else ALICE
+        if signed_in:
+            sign_in(shared, "sk-alice-key-1")
+        summary = shared.get("/dashboard/api/summary", headers=headers).get_json()
+        assert summary["totals"]["requests"] == 2
+        assert summary["last_hour"]["requests"] == 2
+        assert sum(m["succeeded"] + m["failed"] for m in summary["per_minute"]) == 2
+        assert [(row["name"], row["requests"]) for row in summary["by_key"]] == [("alice", 2)]
+        assert [(row["name"], row["requests"]) for row in summary["by_model"]] == [("GLM-4.6", 1)]
+        rows = shared.get("/dashboard/api/requests", headers=headers).get_json()["requests"]
+        assert [(row["key"], row["path"]) for row in rows] == [
+            ("alice", "/v1/models"), ("alice", "/v1/chat/completions")]
+        pool = shared.get("/dashboard/api/credentials", headers=headers).get_json()
+        assert pool["workers"] == [] and pool["upstream"]["web"]["dialect"] == "2025"
+
+
+@pytest.mark.parametrize("headers", [AUTH, BOB], ids=["default key", "dashboard role"])
+def test_the_default_key_and_the_dashboard_role_see_everything(shared, headers):
+    summary = shared.get("/dashboard/api/summary", headers=headers).get_json()
+    assert summary["scope"] == "all"
+    assert summary["totals"]["requests"] == 6
+    assert {row["name"] for row in summary["by_key"]} == {"default", "alice", "bob", None}
+    assert len(shared.get("/dashboard/api/requests", headers=headers).get_json()["requests"]) == 6
+    assert len(shared.get("/dashboard/api/credentials", headers=headers).get_json()["workers"]) == 1
+
+
+def test_changing_a_role_ends_the_sessions(fake, tmp_path):
+    first = make_client(fake, tmp_path, api_keys="alice:sk-alice-key-1")
+    sign_in(first, "sk-alice-key-1")
+    cookie = first.get_cookie("ztoapi_dashboard", path="/dashboard").value
+    promoted = make_client(fake, tmp_path, api_keys="alice:sk-alice-key-1:dashboard")
+    promoted.set_cookie("ztoapi_dashboard", cookie, path="/dashboard")
+    assert promoted.get("/dashboard/api/summary").status_code == 401
 
 
 def test_dashboard_key_set_means_the_api_key_alone_does_not_open_it(fake, tmp_path):

@@ -73,7 +73,7 @@ def test_gunicorn_config_uses_gevent_and_imports_no_app_code():
     env = dict(os.environ, PORT="9191", WEB_CONCURRENCY="3")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=30)
-    assert result.stdout.split("\n")[:2] == ["gevent 0.0.0.0:9191 3", "False"]
+    assert result.stdout.split("\n")[:2] == ["config.gunicorn_worker.ZtoApiWorker 0.0.0.0:9191 3", "False"]
 
 
 def test_env_example_lists_every_setting_with_its_default():

@@ -1,9 +1,12 @@
-"""The store contract, run against SQLite and a real Redis."""
+"""The store contract, run against SQLite and a real Redis (its counting half against the
+per-worker memory store too)."""
 import threading
+import time
 
 import pytest
 import redis
 
+from ztoapi.store.memory import MemoryStore
 from ztoapi.store.redis import RedisStore
 from ztoapi.store.sqlite import SqliteStore
 
@@ -16,15 +19,28 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def backend(request, tmp_path):
-    """(store, clock) for each backend, empty."""
+def empty_store(request, tmp_path, kind):
+    """(store, clock) of `kind`, empty."""
     clock = Clock()
-    if request.param == "sqlite":
+    if kind == "sqlite":
         return SqliteStore(str(tmp_path), clock=clock), clock
+    if kind == "memory":
+        return MemoryStore(clock=clock), clock
     url = request.getfixturevalue("redis_url")
     redis.Redis.from_url(url).flushdb()
     return RedisStore(url, clock=clock), clock
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def backend(request, tmp_path):
+    """(store, clock) for each backend, empty."""
+    return empty_store(request, tmp_path, request.param)
+
+
+@pytest.fixture(params=["sqlite", "redis", "memory"])
+def counters(request, tmp_path):
+    """(store, clock) for each store that counts: the two backends and a worker's memory."""
+    return empty_store(request, tmp_path, request.param)
 
 
 def record(time, **fields):
@@ -70,14 +86,37 @@ def test_empty_store(backend):
     assert store.recent(10) == []
     assert store.since(60) == []
     assert store.totals() == {"requests": 0, "failed": 0, "tokens_in": 0, "tokens_out": 0,
-                              "by_model": {}, "by_key": {}}
+                              "by_model": {}, "by_key": {}, "by_key_model": {}}
     assert store.tokens("tokens:alice:20261125") == 0
     assert store.credentials() == {}
     store.ping()
 
 
-def test_hit_refuses_past_the_limit_without_counting(backend):
-    store, _ = backend
+def test_totals_by_key_and_model(backend):
+    store, clock = backend
+    store.record(record(clock.now))
+    store.record(record(clock.now, model="GLM-4.6", tokens_out=5))
+    store.record(record(clock.now, key="bob"))
+    store.record(record(clock.now, key=None, model=None, status=401, error="invalid_api_key"))
+    assert store.totals()["by_key_model"] == {
+        "alice": {"GLM-4.5": {"requests": 1, "failed": 0, "tokens_in": 10, "tokens_out": 20},
+                  "GLM-4.6": {"requests": 1, "failed": 0, "tokens_in": 10, "tokens_out": 5}},
+        "bob": {"GLM-4.5": {"requests": 1, "failed": 0, "tokens_in": 10, "tokens_out": 20}}}
+
+
+def test_recent_of_one_key(backend, monkeypatch):
+    store, clock = backend
+    monkeypatch.setattr(type(store).__module__ + ".READ_BATCH", 3)
+    for second in range(10):
+        store.record(record(clock.now + second, key="bob" if second in (1, 5) else "alice"))
+    assert [rec["time"] - clock.now for rec in store.recent(5, key="bob")] == [5, 1]
+    assert [rec["time"] - clock.now for rec in store.recent(1, key="bob")] == [5]
+    assert [rec["time"] - clock.now for rec in store.recent(3, key="alice")] == [9, 8, 7]
+    assert store.recent(5, key="carol") == []
+
+
+def test_hit_refuses_past_the_limit_without_counting(counters):
+    store, _ = counters
     verdicts = [store.hit("rpm:alice", 3, 60) for _ in range(5)]
     assert [v.allowed for v in verdicts] == [True, True, True, False, False]
     assert [v.remaining for v in verdicts] == [2, 1, 0, 0, 0]
@@ -94,8 +133,18 @@ def test_sqlite_hit_window_starts_again(tmp_path):
     assert store.hit("rpm:alice", 1, 60).allowed
 
 
-def test_concurrent_hits_never_exceed_the_limit(backend):
-    store, _ = backend
+def test_peek_reads_a_window_without_counting(counters):
+    store, _ = counters
+    assert store.peek("authfail:203.0.113.9") == (0, 0.0)
+    store.hit("authfail:203.0.113.9", 5, 60)
+    store.hit("authfail:203.0.113.9", 5, 60)
+    count, reset_after = store.peek("authfail:203.0.113.9")
+    assert count == 2 and 0 < reset_after <= 60
+    assert store.peek("authfail:203.0.113.9")[0] == 2
+
+
+def test_concurrent_hits_never_exceed_the_limit(counters):
+    store, _ = counters
     results = []
     threads = [threading.Thread(target=lambda: results.append(store.hit("rpm:race", 25, 60).allowed))
                for _ in range(60)]
@@ -106,8 +155,8 @@ def test_concurrent_hits_never_exceed_the_limit(backend):
     assert results.count(True) == 25
 
 
-def test_slots_are_limited_and_released(backend):
-    store, _ = backend
+def test_slots_are_limited_and_released(counters):
+    store, _ = counters
     first = store.acquire("streams:alice", 2, 60)
     second = store.acquire("streams:alice", 2, 60)
     assert first and second and first != second
@@ -125,8 +174,36 @@ def test_sqlite_slot_lapses_after_its_ttl(tmp_path):
     assert store.acquire("streams:alice", 1, 60)
 
 
-def test_tokens_add_up(backend):
-    store, _ = backend
+def test_renewed_slots_outlive_their_ttl_and_the_others_lapse(counters):
+    store, clock = counters
+    ttl = 0.4   # Redis counts lease time on its own clock: this test waits for real
+    kept = store.acquire("streams:alice", 2, ttl)
+    dropped = store.acquire("streams:alice", 2, ttl)
+    assert store.acquire("streams:alice", 2, ttl) is None
+    for _ in range(3):
+        clock.now += 0.25
+        if isinstance(store, RedisStore):
+            time.sleep(0.25)
+        store.renew([("streams:alice", kept)], ttl)
+    assert store.acquire("streams:alice", 2, ttl) is not None   # `dropped` lapsed, `kept` did not
+    assert store.acquire("streams:alice", 2, ttl) is None
+    store.renew([("streams:alice", dropped)], 60)   # a lapsed lease is not brought back
+    store.release("streams:alice", kept)
+    assert store.acquire("streams:alice", 2, ttl) is not None
+
+
+def test_revoked_until_the_ttl(counters):
+    store, clock = counters
+    assert not store.revoked("session-1")
+    store.revoke("session-1", 60)
+    assert store.revoked("session-1") and not store.revoked("session-2")
+    if not isinstance(store, RedisStore):
+        clock.now += 61
+        assert not store.revoked("session-1")
+
+
+def test_tokens_add_up(counters):
+    store, _ = counters
     store.add_tokens("tokens:alice:20261125", 30, 86400)
     store.add_tokens("tokens:alice:20261125", 12, 86400)
     assert store.tokens("tokens:alice:20261125") == 42

@@ -86,6 +86,15 @@ def unattributed(totals):
             for count in COUNTS}
 
 
+def own_traffic(totals, records, name):
+    """store.totals() and records cut down to the key called `name`: what a viewer who may see only
+    its own key's traffic is shown (its per-model counts come from the "by_key_model" totals)."""
+    counts = totals["by_key"].get(name) or dict.fromkeys(COUNTS, 0)
+    own = {**counts, "by_model": totals.get("by_key_model", {}).get(name, {}),
+           "by_key": {name: counts} if name in totals["by_key"] else {}}
+    return own, [rec for rec in records if rec.get("key") == name]
+
+
 def summary(totals, records, now):
     """Everything /dashboard/api/summary shows, from store.totals() and store.since(WINDOW_SECONDS)."""
     by_key = breakdown(totals["by_key"], records, "key")

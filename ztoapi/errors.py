@@ -12,7 +12,8 @@ log = logging.getLogger("ztoapi")
 
 TYPES_BY_STATUS = {400: "invalid_request_error", 401: "invalid_request_error",
                    403: "permission_error", 404: "invalid_request_error",
-                   405: "invalid_request_error", 413: "invalid_request_error",
+                   405: "invalid_request_error", 408: "invalid_request_error",
+                   413: "invalid_request_error",
                    429: "rate_limit_error"}
 
 
@@ -63,7 +64,11 @@ def _http_exception(error):
     if error.code == 404:
         failure = ApiError(404, f"Invalid URL {where}")
     elif error.code == 405:
-        failure = ApiError(405, f"Method not allowed {where}")
+        allowed = ", ".join(sorted(getattr(error, "valid_methods", None) or ()))
+        failure = ApiError(405, f"Method not allowed {where}",
+                           headers={"Allow": allowed} if allowed else None)
+    elif error.code == 408:
+        failure = ApiError(408, error.description, code="request_timeout")
     elif error.code == 413:
         failure = ApiError(413, "The request body is too large.", code="request_too_large")
     else:

@@ -1,9 +1,12 @@
 """Client API keys: DEFAULT_KEY plus the named keys of API_KEYS / API_KEYS_FILE, with their limits.
 
 An entry is `name:key`, optionally followed by limits, `name:key:rpm=60:streams=2:tpd=100000`
-(requests per minute, concurrent requests, tokens per UTC day; 0 = no limit). Entries are
-comma-separated in API_KEYS and one a line in API_KEYS_FILE (`#` starts a comment). Keys are
-held only as SHA-256 digests; logs and pages name a key by its name and prefix."""
+(requests per minute, concurrent requests, tokens per UTC day; 0 = no limit), and by the word
+`dashboard`, `name:key:rpm=60:dashboard`, for a key whose holder sees everyone's traffic on the
+dashboard (without it, and when DASHBOARD_KEY is unset, a named key sees its own traffic only;
+DEFAULT_KEY, the operator's, sees everything). Entries are comma-separated in API_KEYS and one a
+line in API_KEYS_FILE (`#` starts a comment). Keys are held only as SHA-256 digests; logs and pages
+name a key by its name and prefix."""
 import hashlib
 from dataclasses import dataclass
 
@@ -21,6 +24,7 @@ class ClientKey:
     rpm: int = 0
     streams: int = 0
     tokens_per_day: int = 0
+    dashboard: bool = False   # its holder sees every key's traffic on the dashboard
 
 
 def digest(key):
@@ -52,7 +56,7 @@ class KeyRing:
                     lines += [line.split("#", 1)[0] for line in file]
             except OSError as error:
                 raise SettingsError(f"API_KEYS_FILE cannot be read: {error.strerror}") from None
-        entries = [("default", settings.default_key, defaults)]
+        entries = [("default", settings.default_key, {**defaults, "dashboard": True})]
         entries += [parse_entry(line, defaults) for line in lines if line.strip()]
         return cls(entries)
 
@@ -63,17 +67,25 @@ class KeyRing:
     def keys(self):
         return list(self.by_digest.values())
 
+    def named(self, name):
+        """The keys called `name` (two while one is being replaced by the other)."""
+        return [key for key in self.by_digest.values() if key.name == name]
+
 
 def parse_entry(text, defaults):
-    """(name, key, limits) of one `name:key[:limit=n...]` entry."""
+    """(name, key, limits and role) of one `name:key[:limit=n...][:dashboard]` entry."""
     name, _, rest = text.strip().partition(":")
     key, *limit_texts = rest.split(":")
     if not name or not key:
-        raise SettingsError("API_KEYS entries are name:key[:rpm=n:streams=n:tpd=n]")
+        raise SettingsError("API_KEYS entries are name:key[:rpm=n:streams=n:tpd=n][:dashboard]")
     limits = dict(defaults)
     for limit_text in limit_texts:
+        if limit_text.strip() == "dashboard":
+            limits["dashboard"] = True
+            continue
         limit_name, _, value = limit_text.partition("=")
         if limit_name.strip() not in LIMIT_NAMES or not value.strip().isdigit():
-            raise SettingsError(f"API key {name!r}: {limit_text!r} is not rpm=n, streams=n or tpd=n")
+            raise SettingsError(f"API key {name!r}: {limit_text!r} is not rpm=n, streams=n, tpd=n "
+                                "or dashboard")
         limits[LIMIT_NAMES[limit_name.strip()]] = int(value)
     return name.strip(), key.strip(), limits

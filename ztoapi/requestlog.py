@@ -2,7 +2,12 @@
 
 The record goes to the log (one line, text or JSON) and, for API requests (/v1, /anthropic),
 to every sink in `app.extensions["record_sinks"]` (the shared store, metrics, token limits). A sink that fails
-is logged and skipped: nothing here can break a response."""
+is logged and skipped: nothing here can break a response.
+
+In a text line every value a client chose (path, model, user agent; key names too) is escaped:
+a value with a space, quote, backslash, `=` or anything unprintable is written in double quotes,
+its quotes, backslashes and unprintable characters escaped as Python writes them in a string
+literal, so no value can end its field, forge another or start a new line."""
 import logging
 import secrets
 import time
@@ -16,6 +21,8 @@ from ztoapi.errors import ANTHROPIC_PATHS
 
 log = logging.getLogger("ztoapi.access")
 CLIENT_CHARS = 60
+ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+BARE_UNSAFE = frozenset(' "\\=')   # a bare field value with one of these is quoted
 
 
 def configure_logging(debug, log_format="text"):
@@ -116,9 +123,9 @@ class Finish:
 
 
 def text_line(record):
-    parts = [record["request_id"], record["method"], record["path"], str(record["status"]),
+    parts = [record["request_id"], bare(record["method"]), bare(record["path"]), str(record["status"]),
              f"{record['duration_ms']:.1f}ms"]
-    parts += [f"{name}={record[name]}" for name in ("key", "model", "stream", "error")
+    parts += [f"{name}={bare(record[name])}" for name in ("key", "model", "stream", "error")
               if record[name] is not None]
     if record["ttft_ms"] is not None:
         parts.append(f"ttft={record['ttft_ms']:.1f}ms")
@@ -126,8 +133,32 @@ def text_line(record):
         parts.append(f"tokens={record['tokens_in']}/{record['tokens_out']}")
     if record["retries"]:
         parts.append(f"retries={record['retries']}")
-    parts.append(f'agent="{record["client"]}"')
+    parts.append(f"agent={quoted(record['client'])}")
     return " ".join(parts)
+
+
+def bare(value):
+    """A field value as it is when nothing in it could be misread, else quoted."""
+    text = str(value)
+    if text and text.isprintable() and BARE_UNSAFE.isdisjoint(text):
+        return text
+    return quoted(text)
+
+
+def quoted(value):
+    """`value` in double quotes, with quotes, backslashes and unprintable characters escaped."""
+    text = str(value)
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return '"' + "".join(ESCAPES.get(char) or (char if char.isprintable() else hex_escape(char))
+                         for char in text) + '"'
+
+
+def hex_escape(char):
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def count(value):

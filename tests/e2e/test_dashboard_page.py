@@ -233,3 +233,30 @@ def test_wrong_key_shows_the_form_again_and_sign_out_ends_the_session(browser, d
         page.wait_for_selector("#key")
         assert page.context.cookies() == []
         assert page.request.get(f"{dashboard_server}/dashboard/api/summary").status == 401
+
+
+def test_a_named_key_sees_only_its_own_traffic(browser, dashboard_server, traffic):
+    with open_page(browser, f"{dashboard_server}/dashboard") as (page, errors):
+        page.fill("#key", ALICE_KEY)
+        page.click("button[type=submit]")
+        page.wait_for_selector("body[data-loaded=true]")
+        assert text(page, "#kpi-requests") == str(traffic.count(key="alice"))
+        assert [row[0] for row in table(page, "by-key")] == ["alice"]
+        assert {row[1] for row in table(page, "requests-body")} == {"alice"}
+        assert not re.search(r"\.\.\.\S{6}", page.inner_text("#credentials"))   # the pool is the operator's
+        assert errors == []
+    scoped = requests.get(f"{dashboard_server}/dashboard/api/summary", timeout=5,
+                          headers={"Authorization": f"Bearer {ALICE_KEY}"}).json()
+    assert (scoped["viewer"], scoped["scope"]) == ("alice", "own key")
+
+
+def test_a_kept_copy_of_the_cookie_stops_working_at_sign_out(browser, dashboard_server):
+    with signed_in(browser, dashboard_server) as (page, errors):
+        kept = {cookie["name"]: cookie["value"] for cookie in page.context.cookies()}
+        with_copy = requests.get(f"{dashboard_server}/dashboard/api/summary", cookies=kept, timeout=5)
+        assert with_copy.status_code == 200
+        page.click("text=Sign out")
+        page.wait_for_selector("#key")
+    for _ in range(4):   # whichever of the two workers answers
+        with_copy = requests.get(f"{dashboard_server}/dashboard/api/summary", cookies=kept, timeout=5)
+        assert with_copy.status_code == 401

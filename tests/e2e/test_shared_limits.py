@@ -1,5 +1,6 @@
 """Per-key limits hold across gunicorn workers (SQLite) and across instances sharing Redis."""
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -7,6 +8,7 @@ import requests
 
 from tests.conftest import start_gunicorn
 from tests.conftest import stop_gunicorn
+from ztoapi.limits import LEASE_SECONDS
 
 ALICE = {"Authorization": "Bearer sk-alice-0123456789"}
 
@@ -73,9 +75,26 @@ def test_concurrent_streams_across_instances(two_instances):
 
 def test_shared_statistics_across_instances(two_instances, redis_url):
     first, second = two_instances
-    statuses([models(first), models(second)] * 3)
+    for call in [models(first), models(second)] * 3:   # one after another: alice may run 3 at once
+        assert call() == 200
     from ztoapi.store.redis import RedisStore
     store = RedisStore(redis_url)
     assert store.totals()["by_key"]["alice"]["requests"] == 6
     alice = [rec for rec in store.recent(100) if rec["key"] == "alice"]   # not the start-up probes
     assert len(alice) == 6 and {rec["status"] for rec in alice} == {200}
+
+
+def test_a_stream_longer_than_the_lease_keeps_its_slot(two_instances):
+    """A slot is a lease its worker renews: a stream outliving LEASE_SECONDS still holds it."""
+    first, second = two_instances
+    words = " ".join(["word"] * int(LEASE_SECONDS * 5 + 15))   # 200 ms a word: 3 s past the lease
+    script = json.dumps({"answer": words, "chunk": 1, "delay_ms": 200})
+    body = {"model": "GLM-4.5", "stream": True,
+            "messages": [{"role": "user", "content": f"[[fake {script}]]"}]}
+    streams = [requests.post(f"{first}/v1/chat/completions", headers=ALICE, json=body, stream=True,
+                             timeout=30) for _ in range(3)]
+    assert [stream.status_code for stream in streams] == [200, 200, 200]
+    time.sleep(LEASE_SECONDS + 1.5)
+    assert slow_stream(second)() == 429
+    for stream in streams:
+        stream.close()

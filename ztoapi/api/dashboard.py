@@ -1,13 +1,23 @@
 """/dashboard and its JSON APIs under /dashboard/api/.
 
-Who may look: DASHBOARD_KEY when it is set, otherwise any client API key. A browser posts the key
-once to /dashboard/login and gets a signed session cookie (HttpOnly, SameSite=Strict, 12 hours)
-that holds only the key's name; scripts send the key as `Authorization: Bearer` to the JSON APIs.
-The cookie's signing secret is derived from the digests of the keys that open the dashboard, so
-changing one of them ends every session."""
+Who may look, and at what: DASHBOARD_KEY when it is set (its holder sees everything). Otherwise
+any client API key: DEFAULT_KEY (the operator's) and named keys with the `dashboard` role
+(`name:key:dashboard` in API_KEYS) see every key's traffic; any other named key sees only its own
+key's requests and totals, and no credential pool. A browser posts the key once to
+/dashboard/login and gets a signed session cookie (HttpOnly, SameSite=Strict, Secure over TLS,
+12 hours) that holds the key's name, what it may see and a session id, never the key; scripts
+send the key as `Authorization: Bearer` to the JSON APIs. Signing out revokes the session id in
+the shared store for the rest of the cookie's life, so a kept copy of the cookie stops working
+too. The signing secret is derived from the digests and roles of the keys that open the
+dashboard, so changing one of them ends every session. Wrong keys count against the client
+address (ztoapi.throttle)."""
 import hashlib
 import hmac
+import logging
+import math
+import secrets
 import time
+from dataclasses import dataclass
 
 from flask import Blueprint
 from flask import current_app
@@ -21,8 +31,11 @@ from itsdangerous import URLSafeTimedSerializer
 
 from ztoapi import dashboard_stats
 from ztoapi.auth import presented_key
+from ztoapi.auth import refuse_if_throttled
 from ztoapi.errors import ApiError
 from ztoapi.keys import digest
+
+log = logging.getLogger("ztoapi")
 
 COOKIE = "ztoapi_dashboard"
 SESSION_SECONDS = 12 * 3600
@@ -35,8 +48,22 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
+WRONG_KEY = "That key does not open the dashboard."
+STORE_DOWN = ("Sessions cannot be checked: the store cannot be reached. Try again shortly, or send "
+              "the key as a Bearer token to the JSON APIs.")
+
 bp = Blueprint("dashboard", __name__, static_folder="../static", static_url_path="/static")
 api = Blueprint("dashboard_api", __name__)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    name: str
+    everything: bool   # False: only the traffic of the key called `name`
+
+    @property
+    def scope(self):
+        return "all" if self.everything else "own key"
 
 
 @bp.after_request
@@ -49,19 +76,31 @@ def add_security_headers(response):
 @bp.get("/")
 @bp.get("")
 def page():
-    viewer = session_viewer()
+    try:
+        viewer = session_viewer()
+    except ApiError as error:
+        return render_template("dashboard_login.html", error=error.message), error.status
     if viewer is None:
         return render_template("dashboard_login.html", error=None)
-    return render_template("dashboard.html", viewer=viewer)
+    return render_template("dashboard.html", viewer=viewer.name)
 
 
 @bp.post("/login")
 def login():
+    guard = current_app.extensions["throttle"]
+    address = guard.address(request.environ)
+    wait = guard.retry_after(address)
+    if wait is not None:
+        seconds = max(math.ceil(wait), 1)
+        error = f"Too many failed sign-ins from your address. Try again in {seconds} s."
+        return render_template("dashboard_login.html", error=error), 429, {"Retry-After": str(seconds)}
     viewer = viewer_for(request.form.get("key", "").strip())
     if viewer is None:
-        return render_template("dashboard_login.html", error="That key does not open the dashboard."), 401
+        guard.failed(address)
+        return render_template("dashboard_login.html", error=WRONG_KEY), 401
+    session = {"viewer": viewer.name, "all": viewer.everything, "sid": secrets.token_urlsafe(18)}
     response = redirect(url_for("dashboard.page"), 303)
-    response.set_cookie(COOKIE, serializer().dumps({"viewer": viewer}), max_age=SESSION_SECONDS,
+    response.set_cookie(COOKIE, serializer().dumps(session), max_age=SESSION_SECONDS,
                         path=url_for("dashboard.page"), secure=request.is_secure, httponly=True,
                         samesite="Strict")
     return response
@@ -69,6 +108,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """End the session: its id is revoked, so a copy of the cookie kept elsewhere stops working."""
+    session = signed_session()
+    if session is not None:
+        revoke(session[1])
     response = redirect(url_for("dashboard.page"), 303)
     response.delete_cookie(COOKIE, path=url_for("dashboard.page"), secure=request.is_secure,
                            httponly=True, samesite="Strict")
@@ -78,7 +121,15 @@ def logout():
 @api.before_request
 def require_viewer():
     key = presented_key(request.headers)
-    g.viewer = viewer_for(key) if key else session_viewer()
+    if key:
+        guard = current_app.extensions["throttle"]
+        address = guard.address(request.environ)
+        refuse_if_throttled(guard, address)
+        g.viewer = viewer_for(key)
+        if g.viewer is None:
+            guard.failed(address)
+    else:
+        g.viewer = session_viewer()
     if g.viewer is None:
         raise ApiError(401, "Sign in at /dashboard, or send the dashboard key as a Bearer token.",
                        code="invalid_api_key")
@@ -87,21 +138,27 @@ def require_viewer():
 @api.get("/summary")
 def summary():
     store = current_app.extensions["store"]
-    stats = dashboard_stats.summary(store.totals(), store.since(dashboard_stats.WINDOW_SECONDS), time.time())
-    return {**stats, "viewer": g.viewer}
+    totals, records = store.totals(), store.since(dashboard_stats.WINDOW_SECONDS)
+    if not g.viewer.everything:
+        totals, records = dashboard_stats.own_traffic(totals, records, g.viewer.name)
+    stats = dashboard_stats.summary(totals, records, time.time())
+    return {**stats, "viewer": g.viewer.name, "scope": g.viewer.scope}
 
 
 @api.get("/requests")
 def recent_requests():
     limit = min(max(request.args.get("limit", RECENT_DEFAULT, type=int), 1), RECENT_MAX)
-    records = current_app.extensions["store"].recent(limit)
+    own_key = None if g.viewer.everything else g.viewer.name
+    records = current_app.extensions["store"].recent(limit, key=own_key)
     return {"requests": [dashboard_stats.request_row(record) for record in records]}
 
 
 @api.get("/credentials")
 def credentials():
-    """Every worker's credential pool, and the upstream as this worker sees it."""
-    pools = dashboard_stats.credential_pool(current_app.extensions["store"].credentials())
+    """Every worker's credential pool (for a viewer who sees everything), and the upstream as this
+    worker sees it."""
+    states = current_app.extensions["store"].credentials() if g.viewer.everything else {}
+    pools = dashboard_stats.credential_pool(states)
     web = current_app.extensions["zai"].status()
     return {**pools, "upstream": {"web": {"dialect": web["dialect"], "dialect_source": web["dialect_source"],
                                           "ready": web["ready"], "reason": web["reason"]}}}
@@ -111,27 +168,56 @@ bp.register_blueprint(api, url_prefix="/api")
 
 
 def viewer_for(key):
-    """The name the dashboard greets the holder of `key` by, or None when it does not open it."""
+    """The Viewer the holder of `key` is, or None when the key does not open the dashboard."""
     settings = current_app.config["SETTINGS"]
     if settings.dashboard_key:
         matches = hmac.compare_digest(key.encode(), settings.dashboard_key.encode())
-        return "dashboard" if matches else None
+        return Viewer("dashboard", True) if matches else None
     client_key = current_app.extensions["keys"].find(key)
-    return client_key.name if client_key else None
+    return Viewer(client_key.name, client_key.dashboard) if client_key else None
+
+
+def signed_session():
+    """(Viewer, session id) from the request's cookie, or None when it has none (or a forged or
+    expired one)."""
+    try:
+        session = serializer().loads(request.cookies.get(COOKIE, ""), max_age=SESSION_SECONDS)
+        return Viewer(str(session["viewer"]), session["all"] is True), str(session["sid"])
+    except (BadSignature, KeyError, TypeError):
+        return None
 
 
 def session_viewer():
-    try:
-        return serializer().loads(request.cookies.get(COOKIE, ""), max_age=SESSION_SECONDS)["viewer"]
-    except (BadSignature, KeyError, TypeError):
+    """The Viewer of the request's session, or None. A session whose revocation cannot be checked
+    is refused: ApiError 503."""
+    session = signed_session()
+    if session is None:
         return None
+    viewer, session_id = session
+    memory = current_app.extensions["limiter"].memory
+    try:
+        revoked = memory.revoked(session_id) or current_app.extensions["store"].revoked(session_id)
+    except Exception as error:
+        log.warning("dashboard session not checked, the store failed: %s", error)
+        raise ApiError(503, STORE_DOWN, code="store_unavailable") from None
+    return None if revoked else viewer
+
+
+def revoke(session_id):
+    """Remember a signed-out session as revoked until its cookie would have expired anyway."""
+    current_app.extensions["limiter"].memory.revoke(session_id, SESSION_SECONDS)
+    try:
+        current_app.extensions["store"].revoke(session_id, SESSION_SECONDS)
+    except Exception as error:
+        log.error("sign-out recorded in this worker only, the store failed: %s", error)
 
 
 def serializer():
     settings = current_app.config["SETTINGS"]
     if settings.dashboard_key:
-        digests = [digest(settings.dashboard_key)]
+        parts = [digest(settings.dashboard_key)]
     else:
-        digests = sorted(current_app.extensions["keys"].by_digest)
-    secret = hashlib.sha256("\n".join(["ztoapi dashboard session", *digests]).encode()).hexdigest()
+        parts = sorted(f"{key_digest} {'all' if key.dashboard else 'own'}"
+                       for key_digest, key in current_app.extensions["keys"].by_digest.items())
+    secret = hashlib.sha256("\n".join(["ztoapi dashboard session", *parts]).encode()).hexdigest()
     return URLSafeTimedSerializer(secret, salt="ztoapi-dashboard")

@@ -130,6 +130,9 @@ def relay(chat, completion_id, reply, waits, outcome):
         yield output.error_event(error)
     except ClientGone:
         note_reply(reply, outcome, "client_gone")
+    except GeneratorExit:   # the client left (or stopped reading) while a write was pending
+        note_reply(reply, outcome, "client_gone")
+        raise
     except Exception:
         log.exception("relaying the reply failed")
         note_reply(reply, outcome, "server_error")

@@ -11,14 +11,15 @@ import redis
 
 from ztoapi.store import CREDENTIALS_FRESH_SECONDS
 from ztoapi.store import LOG_KEEP
+from ztoapi.store import SEPARATOR
 from ztoapi.store import Verdict
 from ztoapi.store import failed
+from ztoapi.store import total_scopes
 from ztoapi.store import totals_from_rows
 
 PREFIX = "ztoapi:"
 TIMEOUT_SECONDS = 0.5     # a slow Redis is skipped (and logged), never waited on long
 READ_BATCH = 500
-SEPARATOR = "\x1f"
 
 # KEYS[1] counter; ARGV limit, window ms → {allowed, remaining, ms until reset}
 HIT = """
@@ -43,6 +44,18 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
+# KEYS[1] sorted set of leases by expiry; ARGV ttl ms, leases... → how many were still held
+RENEW = """
+local now = redis.call('TIME')
+local expires = now[1] * 1000 + math.floor(now[2] / 1000) + tonumber(ARGV[1])
+local renewed = 0
+for i = 2, #ARGV do
+  renewed = renewed + redis.call('ZADD', KEYS[1], 'XX', 'CH', expires, ARGV[i])
+end
+if renewed > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return renewed
+"""
+
 
 class RedisStore:
     def __init__(self, url, clock=time.time):
@@ -56,17 +69,24 @@ class RedisStore:
         pipe = self._redis().pipeline(transaction=False)
         pipe.lpush(PREFIX + "log", orjson.dumps(rec))
         pipe.ltrim(PREFIX + "log", 0, LOG_KEEP - 1)
-        scopes = [("all", "")]
-        scopes += [("model", rec["model"])] if rec.get("model") else []
-        scopes += [("key", rec["key"])] if rec.get("key") else []
-        for scope, name in scopes:
+        for scope, name in total_scopes(rec):
             for counter, value in zip(("requests", "failed", "tokens_in", "tokens_out"), (1, *fields)):
                 if value:
                     pipe.hincrby(PREFIX + "totals", SEPARATOR.join((scope, name, counter)), value)
         pipe.execute()
 
-    def recent(self, limit):
-        return [orjson.loads(item) for item in self._redis().lrange(PREFIX + "log", 0, limit - 1)]
+    def recent(self, limit, key=None):
+        if key is None:
+            return [orjson.loads(item) for item in self._redis().lrange(PREFIX + "log", 0, limit - 1)]
+        found, start = [], 0
+        while len(found) < limit and start < LOG_KEEP:
+            batch = [orjson.loads(item) for item in
+                     self._redis().lrange(PREFIX + "log", start, start + READ_BATCH - 1)]
+            found += [rec for rec in batch if rec.get("key") == key]
+            if len(batch) < READ_BATCH:
+                break
+            start += READ_BATCH
+        return found[:limit]
 
     def since(self, seconds):
         """Read the log newest first, in batches, until a record is older than the cut-off."""
@@ -84,7 +104,8 @@ class RedisStore:
     def totals(self):
         counts = {}
         for field, value in self._redis().hgetall(PREFIX + "totals").items():
-            scope, name, counter = field.decode().split(SEPARATOR)
+            scope, *name, counter = field.decode().split(SEPARATOR)
+            name = SEPARATOR.join(name)
             counts.setdefault((scope, name), {"requests": 0, "failed": 0, "tokens_in": 0,
                                               "tokens_out": 0})[counter] = int(value)
         return totals_from_rows((scope, name, *values.values()) for (scope, name), values in counts.items())
@@ -94,10 +115,26 @@ class RedisStore:
                                                           int(window * 1000))
         return Verdict(bool(allowed), remaining, max(reset_ms, 0) / 1000)
 
+    def peek(self, bucket):
+        pipe = self._redis().pipeline(transaction=True)
+        pipe.get(PREFIX + bucket)
+        pipe.pttl(PREFIX + bucket)
+        value, ttl_ms = pipe.execute()
+        return (int(value), ttl_ms / 1000) if value and ttl_ms > 0 else (0, 0.0)
+
     def acquire(self, bucket, limit, ttl):
         lease = uuid.uuid4().hex
         taken = self._redis().eval(ACQUIRE, 1, PREFIX + bucket, limit, int(ttl * 1000), lease)
         return lease if taken else None
+
+    def renew(self, leases, ttl):
+        by_bucket = {}
+        for bucket, lease in leases:
+            by_bucket.setdefault(bucket, []).append(lease)
+        pipe = self._redis().pipeline(transaction=False)
+        for bucket, held in by_bucket.items():
+            pipe.eval(RENEW, 1, PREFIX + bucket, int(ttl * 1000), *held)
+        pipe.execute()
 
     def release(self, bucket, lease):
         self._redis().zrem(PREFIX + bucket, lease)
@@ -111,6 +148,12 @@ class RedisStore:
     def tokens(self, bucket):
         value = self._redis().get(PREFIX + bucket)
         return int(value) if value else 0
+
+    def revoke(self, name, ttl):
+        self._redis().set(PREFIX + "revoked:" + name, 1, px=int(ttl * 1000))
+
+    def revoked(self, name):
+        return bool(self._redis().exists(PREFIX + "revoked:" + name))
 
     def publish_credentials(self, worker, states):
         self._redis().hset(PREFIX + "credentials", worker,

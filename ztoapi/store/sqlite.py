@@ -11,11 +11,14 @@ from ztoapi.store import CREDENTIALS_FRESH_SECONDS
 from ztoapi.store import LOG_KEEP
 from ztoapi.store import Verdict
 from ztoapi.store import failed
+from ztoapi.store import total_scopes
 from ztoapi.store import totals_from_rows
 
 FILE_NAME = "ztoapi.sqlite3"
 BUSY_TIMEOUT_SECONDS = 0.5    # a store this busy is skipped (and logged), never waited on long
-TRIM_EVERY = 100              # records between trims of the log
+TRIM_EVERY = 100              # records between trims of the log (and of lapsed counters and leases)
+READ_BATCH = 500              # records read at a time when looking for one key's
+NEWEST_ID = 2**63 - 1
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL,
@@ -52,18 +55,28 @@ class SqliteStore:
         fields = (int(failed(rec)), rec["tokens_in"], rec["tokens_out"])
         with self._transaction() as db:
             db.execute("INSERT INTO requests (time, record) VALUES (?, ?)", (rec["time"], orjson.dumps(rec)))
-            db.execute(ADD_TOTALS, ("all", "", *fields))
-            if rec.get("model"):
-                db.execute(ADD_TOTALS, ("model", rec["model"], *fields))
-            if rec.get("key"):
-                db.execute(ADD_TOTALS, ("key", rec["key"], *fields))
+            for scope, name in total_scopes(rec):
+                db.execute(ADD_TOTALS, (scope, name, *fields))
             self._records += 1
             if self._records % TRIM_EVERY == 0:
                 db.execute("DELETE FROM requests WHERE id <= (SELECT MAX(id) FROM requests) - ?", (LOG_KEEP,))
+                db.execute("DELETE FROM counters WHERE expires <= ?", (self.clock(),))
+                db.execute("DELETE FROM leases WHERE expires <= ?", (self.clock(),))
 
-    def recent(self, limit):
-        rows = self._query("SELECT record FROM requests ORDER BY id DESC LIMIT ?", (limit,))
-        return [orjson.loads(row[0]) for row in rows]
+    def recent(self, limit, key=None):
+        if key is None:
+            rows = self._query("SELECT record FROM requests ORDER BY id DESC LIMIT ?", (limit,))
+            return [orjson.loads(row[0]) for row in rows]
+        found, before, scanned = [], NEWEST_ID, 0
+        while len(found) < limit and scanned < LOG_KEEP:
+            rows = self._query("SELECT id, record FROM requests WHERE id < ? ORDER BY id DESC LIMIT ?",
+                               (before, READ_BATCH))
+            records = [orjson.loads(record) for _, record in rows]
+            found += [rec for rec in records if rec.get("key") == key]
+            if len(rows) < READ_BATCH:
+                break
+            before, scanned = rows[-1][0], scanned + len(rows)
+        return found[:limit]
 
     def since(self, seconds):
         rows = self._query("SELECT record FROM requests WHERE time >= ? ORDER BY id",
@@ -84,6 +97,12 @@ class SqliteStore:
             db.execute("INSERT OR REPLACE INTO counters VALUES (?, ?, ?)", (bucket, value + 1, expires))
         return Verdict(True, limit - value - 1, expires - now)
 
+    def peek(self, bucket):
+        now = self.clock()
+        row = self._query("SELECT value, expires FROM counters WHERE bucket = ? AND expires > ?",
+                          (bucket, now))
+        return (row[0][0], row[0][1] - now) if row else (0, 0.0)
+
     def acquire(self, bucket, limit, ttl):
         now = self.clock()
         lease = uuid.uuid4().hex
@@ -94,6 +113,12 @@ class SqliteStore:
                 return None
             db.execute("INSERT INTO leases VALUES (?, ?, ?)", (bucket, lease, now + ttl))
         return lease
+
+    def renew(self, leases, ttl):
+        expires = self.clock() + ttl
+        with self._transaction() as db:
+            db.executemany("UPDATE leases SET expires = ? WHERE bucket = ? AND lease = ? AND expires > ?",
+                           [(expires, bucket, lease, self.clock()) for bucket, lease in leases])
 
     def release(self, bucket, lease):
         with self._transaction() as db:
@@ -110,6 +135,15 @@ class SqliteStore:
         row = self._query("SELECT value FROM counters WHERE bucket = ? AND expires > ?",
                           (bucket, self.clock()))
         return row[0][0] if row else 0
+
+    def revoke(self, name, ttl):
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO counters VALUES (?, 1, ?)",
+                       ("revoked:" + name, self.clock() + ttl))
+
+    def revoked(self, name):
+        return bool(self._query("SELECT 1 FROM counters WHERE bucket = ? AND expires > ?",
+                                ("revoked:" + name, self.clock())))
 
     def publish_credentials(self, worker, states):
         with self._transaction() as db:

@@ -58,7 +58,7 @@ class DialectDetector:
         before, source = self.known, self.source
         self.known, self.source = self._read(before)
         if self.known != before or source == "not read yet":
-            level = logging.WARNING if self.known != before else logging.INFO
+            level = logging.WARNING if self.known != before and source != "not read yet" else logging.INFO
             log.log(level, "chat.z.ai dialect: %s (%s)", self.known, self.source)
 
     def _read(self, last):
