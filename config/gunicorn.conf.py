@@ -8,9 +8,12 @@ import re
 import shutil
 import sys
 
+from config.settings import PUBLIC_DEFAULT_KEY
 from config.settings import Settings
 from config.settings import SettingsError
 from config.settings import load_dotenv_files
+
+LOOPBACK = ("127.", "localhost", "[::1]", "unix:")
 
 load_dotenv_files()
 try:
@@ -49,11 +52,13 @@ def raise_open_file_limit():
 raise_open_file_limit()
 
 
-def on_starting(server):
-    """Give the workers a directory for their metrics files (see ztoapi/metrics.py), emptied.
+def when_ready(server):
+    """Once the sockets are bound (a server that fails to start, its port taken, never touches a
+    running server's files): give the workers a directory for their metrics files (see
+    ztoapi/metrics.py), emptied, and warn when the public default key is open beyond loopback.
 
-    By default DATA_DIR/metrics-<bind address>: one per server, removed on exit. An operator's
-    PROMETHEUS_MULTIPROC_DIR is kept; only the files of its last run are removed.
+    The directory is DATA_DIR/metrics-<bind address> by default: one per server, removed on exit.
+    An operator's PROMETHEUS_MULTIPROC_DIR is kept; only the files of its last run are removed.
     """
     address = re.sub(r"[^A-Za-z0-9.]+", "-", server.cfg.bind[0]).strip("-")
     default = os.path.abspath(os.path.join(_settings.data_dir, f"metrics-{address}"))
@@ -64,6 +69,11 @@ def on_starting(server):
     if not server.master_pid:   # after a USR2 upgrade the old master's workers still write here
         for stale in glob.glob(os.path.join(path, "*.db")):
             os.remove(stale)
+    open_binds = [bind for bind in server.cfg.bind if not bind.startswith(LOOPBACK)]
+    if _settings.default_key == PUBLIC_DEFAULT_KEY and open_binds:
+        server.log.warning("DEFAULT_KEY is the public default (%s) and the server listens on %s: "
+                           "anyone who can reach it can use it. Set DEFAULT_KEY to a key of your "
+                           "own, or listen on 127.0.0.1 only.", PUBLIC_DEFAULT_KEY, ", ".join(open_binds))
 
 
 def child_exit(server, worker):
@@ -91,8 +101,16 @@ def post_worker_init(worker):
     import gevent
 
     inflight = worker.wsgi.extensions["inflight"]
-    # read chat.z.ai's dialect, front-end version and model list now, not on the first request
-    gevent.spawn(worker.wsgi.extensions["zai"].warm)
+
+    def start_up():
+        """Read chat.z.ai's dialect, front-end version and model list now, not on the first
+        request; the first worker then says in one line what the server is."""
+        from ztoapi.startup import start_up_line   # a worker's import: gevent has patched by now
+        worker.wsgi.extensions["zai"].warm()
+        if worker.age == 1:
+            worker.log.info("%s", start_up_line(worker.wsgi, worker.cfg.bind[0]))
+
+    gevent.spawn(start_up)
 
     def exit_when_drained():
         while worker.alive:

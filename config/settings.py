@@ -10,6 +10,7 @@ from dataclasses import fields
 from urllib.parse import urlsplit
 
 THINK_TAGS_MODES = ("reasoning", "think", "strip", "raw")
+PUBLIC_DEFAULT_KEY = "sk-your-key"   # printed in every README: fine on loopback, never to open /dashboard
 MODELS_SOURCES = ("auto", "builtin", "upstream")
 ZAI_DIALECTS = ("auto", "2026", "2025")
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -32,7 +33,7 @@ class Settings:
     stream_buffer_bytes: int = 256 * 2**10  # STREAM_BUFFER_BYTES: upstream bytes held per stream before reading pauses
     cors_origins: str = "*"               # CORS_ORIGINS: "*" or comma-separated allowed origins
     # clients
-    default_key: str = "sk-your-key"      # DEFAULT_KEY: the API key clients send as Bearer
+    default_key: str = PUBLIC_DEFAULT_KEY  # DEFAULT_KEY: the API key clients send as Bearer
     default_stream: bool = True           # DEFAULT_STREAM: stream when a request omits `stream`
     enable_thinking: bool = True          # ENABLE_THINKING: ask GLM to think before answering
     think_tags_mode: str = "reasoning"    # THINK_TAGS_MODE: reasoning | think | strip | raw

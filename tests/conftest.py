@@ -39,8 +39,8 @@ def fresh_fake(request):
 
 
 def settings_for(fake, **overrides):
-    return Settings.from_env({}, upstream_url=f"{fake.url}/api/chat/completions",
-                             default_key=KEY, **{"data_dir": DATA_DIR, **overrides})
+    return Settings.from_env({}, **{"upstream_url": f"{fake.url}/api/chat/completions", "default_key": KEY,
+                                    "data_dir": DATA_DIR, **overrides})
 
 
 @pytest.fixture

@@ -428,3 +428,21 @@ def test_nothing_secret_in_any_response(client, fake):
         assert KEY not in body
         assert token not in body
         assert token[:20] not in body
+
+
+def test_the_public_default_key_does_not_open_the_dashboard(fake, tmp_path):
+    client = make_client(fake, tmp_path, default_key="sk-your-key")
+    form = client.post("/dashboard/login", data={"key": "sk-your-key"})
+    assert form.status_code == 403
+    assert "set DASHBOARD_KEY" in form.get_data(as_text=True)
+    assert dashboard.COOKIE not in form.headers.get("Set-Cookie", "")
+    api = client.get("/dashboard/api/summary", headers={"Authorization": "Bearer sk-your-key"})
+    assert (api.status_code, api.get_json()["error"]["code"]) == (403, "public_default_key")
+    assert client.post("/v1/chat/completions", headers={"Authorization": "Bearer sk-your-key"},
+                       json={"model": "GLM-4.5", "messages": [{"role": "user", "content": "hi"}],
+                             "stream": False}).status_code == 200, "it still works for the API"
+
+
+def test_a_dashboard_key_opens_it_beside_the_public_default_key(fake, tmp_path):
+    client = make_client(fake, tmp_path, default_key="sk-your-key", dashboard_key="dash-secret-1")
+    assert client.get("/dashboard/api/summary", headers={"Authorization": "Bearer dash-secret-1"}).status_code == 200

@@ -29,3 +29,4 @@ def init_app(app):
     store = app.extensions["store"]
     app.extensions["record_sinks"] += [store.record,
                                        CredentialReporter(app.extensions["zai"].pool, store)]
+

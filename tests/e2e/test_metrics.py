@@ -144,3 +144,20 @@ def test_counts_from_every_worker_add_up(gateway):
     assert sum(v for (name, labels), v in after.items()
                if name == "ztoapi_credentials" and ("kind", "configured") in labels) == 0
     assert len(list(data_dir.glob("metrics-*/counter_*.db"))) == 4   # one per worker ever started
+
+
+def test_a_server_that_cannot_bind_leaves_a_running_server_s_metrics_alone(gateway, fake):
+    import os
+    import subprocess
+    import sys
+    process, base, data_dir = gateway
+    assert chat(base).status_code == 200
+    assert total(scrape(base), "ztoapi_requests_total") > 0
+    port = base.rsplit(":", 1)[1]
+    second = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+         "wsgi:app"], cwd=Path(__file__).resolve().parent.parent.parent, capture_output=True, text=True,
+        timeout=60, env=dict(os.environ, DATA_DIR=str(data_dir), METRICS_KEY="metrics-secret",
+                             UPSTREAM_URL=f"{fake.url}/api/chat/completions", DEFAULT_KEY=KEY))
+    assert second.returncode != 0 and "in use" in second.stderr.lower()
+    assert total(scrape(base), "ztoapi_requests_total") > 0, "the running server's series are intact"

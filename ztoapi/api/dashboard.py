@@ -29,6 +29,7 @@ from flask import url_for
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeTimedSerializer
 
+from config.settings import PUBLIC_DEFAULT_KEY
 from ztoapi import dashboard_stats
 from ztoapi.auth import presented_key
 from ztoapi.auth import refuse_if_throttled
@@ -49,6 +50,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
 WRONG_KEY = "That key does not open the dashboard."
+PUBLIC_KEY = ("The public default key (sk-your-key) does not open the dashboard: set DASHBOARD_KEY, "
+              "or DEFAULT_KEY to a key of your own.")
 STORE_DOWN = ("Sessions cannot be checked: the store cannot be reached. Try again shortly, or send "
               "the key as a Bearer token to the JSON APIs.")
 
@@ -94,7 +97,10 @@ def login():
         seconds = max(math.ceil(wait), 1)
         error = f"Too many failed sign-ins from your address. Try again in {seconds} s."
         return render_template("dashboard_login.html", error=error), 429, {"Retry-After": str(seconds)}
-    viewer = viewer_for(request.form.get("key", "").strip())
+    key = request.form.get("key", "").strip()
+    if is_public_default(key):
+        return render_template("dashboard_login.html", error=PUBLIC_KEY), 403
+    viewer = viewer_for(key)
     if viewer is None:
         guard.failed(address)
         return render_template("dashboard_login.html", error=WRONG_KEY), 401
@@ -125,6 +131,8 @@ def require_viewer():
         guard = current_app.extensions["throttle"]
         address = guard.address(request.environ)
         refuse_if_throttled(guard, address)
+        if is_public_default(key):
+            raise ApiError(403, PUBLIC_KEY, code="public_default_key")
         g.viewer = viewer_for(key)
         if g.viewer is None:
             guard.failed(address)
@@ -165,6 +173,12 @@ def credentials():
 
 
 bp.register_blueprint(api, url_prefix="/api")
+
+
+def is_public_default(key):
+    """The public default key, which never opens the dashboard (unless it is the DASHBOARD_KEY)."""
+    settings = current_app.config["SETTINGS"]
+    return key == PUBLIC_DEFAULT_KEY and settings.dashboard_key != PUBLIC_DEFAULT_KEY
 
 
 def viewer_for(key):

@@ -1,0 +1,41 @@
+"""What the server says when it starts: one line of what it is, and a warning for an open default key."""
+import logging
+import runpy
+from pathlib import Path
+
+from tests.conftest import settings_for
+from ztoapi import create_app
+from ztoapi.startup import start_up_line
+
+CONF = Path(__file__).resolve().parent.parent / "config" / "gunicorn.conf.py"
+
+
+class Server:
+    """Enough of gunicorn's arbiter for its when_ready hook."""
+
+    def __init__(self, bind):
+        self.cfg = type("Cfg", (), {"bind": bind})()
+        self.log = logging.getLogger("test.gunicorn")
+        self.master_pid = 0
+
+
+def test_the_start_up_line_says_where_what_and_how(fake):
+    app = create_app(settings_for(fake, zai_token="a.b.c,d.e.f"))
+    line = start_up_line(app, "0.0.0.0:9090")
+    assert line == (f"ZtoApi listening on http://0.0.0.0:9090 · upstream chat.z.ai at {fake.url}, 2025 dialect "
+                    "(/api/config answered 404) · credentials: 2 ZAI_TOKEN tokens and guests · docs "
+                    "http://localhost:9090/docs, dashboard http://localhost:9090/dashboard")
+
+
+def test_the_public_default_key_beyond_loopback_is_warned_about(monkeypatch, tmp_path, caplog):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("DEFAULT_KEY", raising=False)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    hooks = runpy.run_path(str(CONF))
+    with caplog.at_level(logging.WARNING, logger="test.gunicorn"):
+        hooks["when_ready"](Server(["127.0.0.1:9090"]))
+        assert caplog.records == []
+        hooks["when_ready"](Server(["0.0.0.0:9090"]))
+    assert len(caplog.records) == 1
+    assert "public default (sk-your-key)" in caplog.records[0].getMessage()
+    assert "0.0.0.0:9090" in caplog.records[0].getMessage()
