@@ -181,6 +181,28 @@ def test_stop_sequence_filter_holds_back_partial_matches():
     assert partial.feed("the EN") == "the " and partial.flush() == "EN"
 
 
+def test_stop_sequences_hold_back_no_more_than_the_longest_sequence_less_one():
+    stops = StopSequences(["x" * 255 + "y"])
+    assert stops.feed("x" * 1000) == "x" * 745
+    assert len(stops.held) == 255
+    assert stops.feed("y") == "" and stops.hit == "x" * 255 + "y"
+
+
+def test_the_earliest_stop_sequence_wins_and_the_first_in_order_on_a_tie():
+    stops = StopSequences(["bcd", "abcd", "cx"])
+    assert stops.feed("zzab") == "zz"
+    assert stops.feed("cd") == "" and stops.hit == "abcd"
+    overlap = StopSequences(["she", "he", "hers"])
+    assert overlap.feed("ushers") == "us" and overlap.hit == "he"
+
+
+def test_a_stop_sequence_found_after_a_flush_starts_afresh():
+    stops = StopSequences(["END"])
+    assert stops.feed("the EN") == "the "
+    assert stops.flush() == "EN"
+    assert stops.feed("D and END") == "D and " and stops.hit == "END"
+
+
 def test_max_tokens_reached_is_the_stop_reason(client, fake):
     fake.script_next(answer="one two three four")
     body = post(client, message(max_tokens=3)).get_json()

@@ -1,5 +1,6 @@
 """Schemathesis against the app's /openapi.json: no server error, every 4xx in its route's error
-envelope, and status codes, content types, headers, JSON bodies and stream chunks as the spec says.
+envelope, status codes, content types, headers, JSON bodies and stream chunks as the spec says, every
+schema-valid request accepted and every schema-invalid one refused.
 
 The normal run sends about 750 generated requests to the app in-process (WSGI), against the fake
 upstream. `FUZZ_EXAMPLES=10000` (`make fuzz`) spreads that many examples over the same tests, and
@@ -22,6 +23,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance
 from schemathesis.specs.openapi.checks import negative_data_rejection
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.specs.openapi.checks import response_headers_conformance
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from schemathesis.specs.openapi.checks import status_code_conformance
@@ -32,6 +34,7 @@ from tests.conftest import settings_for
 from tests.conftest import start_gunicorn
 from tests.conftest import stop_gunicorn
 from ztoapi import create_app
+from ztoapi.anthropic.schema import MAX_TOKENS
 
 LONG = int(os.environ.get("FUZZ_EXAMPLES", "0"))
 TARGET = os.environ.get("FUZZ_TARGET", "wsgi")
@@ -148,6 +151,33 @@ def with_real_model(case, operation, data):
     return {"X-Think-Tags-Mode": data.draw(st.sampled_from(THINK_MODES))}
 
 
+def consistent(case, operation):
+    """Make true of a generated body what JSON Schema cannot say, as the spec's description lists it
+    (tests/test_validation.py and tests/test_bounds.py test each of these refusals): a tool_choice
+    names an offered tool, tool names differ, `json_object` has "json" in the messages, the two
+    max token fields agree, thinking's budget is below max_tokens."""
+    if not isinstance(case.body, dict):
+        return
+    body = case.body
+    if operation == CHAT:
+        if isinstance(body.get("tool_choice"), dict):
+            body["tool_choice"]["function"]["name"] = body["tools"][0]["function"]["name"]
+        if (body.get("response_format") or {}).get("type") == "json_object":
+            body["messages"] = [*body["messages"], {"role": "system", "content": "Answer in JSON."}]
+        if None not in (body.get("max_tokens"), body.get("max_completion_tokens")):
+            body["max_completion_tokens"] = body["max_tokens"]
+    if operation in MESSAGES + COUNT_TOKENS:
+        for index, tool in enumerate(body.get("tools") or ()):
+            tool["name"] = f"tool_{index}"
+        if (body.get("tool_choice") or {}).get("type") == "tool":
+            body["tool_choice"]["name"] = body["tools"][0]["name"]
+    thinking = body.get("thinking") or {}
+    if operation in MESSAGES and thinking.get("type") == "enabled" and \
+            thinking["budget_tokens"] >= body["max_tokens"]:
+        thinking["budget_tokens"] = min(thinking["budget_tokens"], MAX_TOKENS - 1)
+        body["max_tokens"] = thinking["budget_tokens"] + 1
+
+
 def envelope_problem(operation, status, text):
     """What is wrong with a 4xx body for its route (None: it is the right envelope)."""
     try:
@@ -204,7 +234,8 @@ def content_type(response):
 
 def check(case, operation, mode, response, headers):
     """Schemathesis' checks, then the error envelope, and a stream's chunks and ending."""
-    checks = CHECKS + ([negative_data_rejection] if mode is GenerationMode.NEGATIVE else [])
+    negative = mode is GenerationMode.NEGATIVE
+    checks = CHECKS + [negative_data_rejection if negative else positive_data_acceptance]
     kind = content_type(response)
     if kind.startswith("text/event-stream"):
         # Schemathesis reads an OpenAPI 3.1 stream schema as one event's; ours is the whole body
@@ -244,8 +275,12 @@ def fuzz(target, kind, operation, mode, prepare, count=None, status=None):
 
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_generated_valid_requests(target, operation):
-    """Schema-valid requests: never a 5xx, answers as the spec says."""
-    fuzz(target, "valid", operation, GenerationMode.POSITIVE, lambda case, data: our_key_only(case, operation))
+    """Schema-valid requests: accepted (an unknown model is a 404), never a 5xx, answers as the
+    spec says."""
+    def prepare(case, data):
+        consistent(case, operation)
+        return our_key_only(case, operation)
+    fuzz(target, "valid", operation, GenerationMode.POSITIVE, prepare)
 
 
 @pytest.mark.parametrize("operation", WITH_INPUT)
@@ -258,7 +293,9 @@ def test_generated_invalid_requests(target, operation):
 def test_generated_options_with_a_real_model(target, operation):
     """Generated options around a real model and user turn: reach the fake, answer in full."""
     def prepare(case, data):
-        return {**our_key_only(case, operation), **with_real_model(case, operation, data)}
+        headers = {**our_key_only(case, operation), **with_real_model(case, operation, data)}
+        consistent(case, operation)
+        return headers
     fuzz(target, "real-model", operation, GenerationMode.POSITIVE, prepare)
 
 

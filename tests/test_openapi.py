@@ -2,20 +2,35 @@ import html
 import re
 from pathlib import Path
 
+import jsonschema
+import pytest
 from openapi_spec_validator import validate
 
+from config.settings import Settings
 from tests.conftest import KEY
 from tests.e2e.test_docs_examples import CURL_NON_STREAMING
 from tests.e2e.test_docs_examples import PYTHON_EXAMPLE
 from ztoapi import docs_page
+from ztoapi.anthropic.request import openai_body
+from ztoapi.anthropic.schema import MessagesRequest
 from ztoapi.catalog import Catalog
 from ztoapi.catalog import Model
+from ztoapi.chat.request import chat_request
+from ztoapi.errors import ApiError
+from ztoapi.openapi import built
+from ztoapi.schemas import ChatCompletionRequest
+from ztoapi.schemas import load_or_400
 
 JS_EXAMPLE = (Path(__file__).resolve().parent / "js" / "docs_example.js").read_text()
 PATHS = {"/v1/chat/completions", "/v1/models", "/v1/models/{model}", "/v1/messages",
          "/v1/messages/count_tokens", "/anthropic/v1/messages", "/anthropic/v1/messages/count_tokens",
          "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"}
 REF = "#/components/schemas/"
+SETTINGS = Settings.from_env({}, zai_token="t")
+GLM = Model("GLM-4.5", "0727-360B-API", 0)
+USER = [{"role": "user", "content": "hi"}]
+TOOL = {"type": "function", "function": {"name": "f"}}
+ANTHROPIC_TOOL = {"name": "f", "input_schema": {"type": "object"}}
 
 
 def shown(example, origin="http://localhost/"):
@@ -56,11 +71,12 @@ def test_chat_completion_request_has_the_real_fields(client):
     assert request["required"] == ["messages", "model"]
     assert request["properties"]["model"]["type"] == "string"
     assert request["properties"]["messages"] == {
-        "type": "array", "items": {"$ref": REF + "ChatMessage"}, "minItems": 1}
+        "type": "array", "items": {"$ref": REF + "ChatMessage"}, "minItems": 1, "maxItems": 2048}
     assert request["properties"]["stream"]["type"] == ["boolean", "null"]
     assert request["properties"]["tools"]["items"] == {"$ref": REF + "ChatTool"}
     assert request["properties"]["temperature"]["maximum"] == 2
-    assert request["properties"]["tool_choice"]["type"] == ["object", "string", "null"]
+    assert request["properties"]["tool_choice"]["anyOf"][:2] == [
+        {"type": "null"}, {"enum": ["none", "auto", "required"]}]
     message = schemas["ChatMessage"]
     assert message["required"] == ["role"]
     assert message["properties"]["role"]["enum"] == ["system", "assistant", "user", "function", "tool",
@@ -163,3 +179,127 @@ def test_favicon_is_the_logo(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     assert response.data.startswith(b"<svg")
+
+
+def spec_accepts(component, body):
+    """Whether the served spec's schema `component` holds `body` valid (JSON Schema 2020-12)."""
+    schema = {"$ref": REF + component, "components": built()["components"]}
+    return jsonschema.Draft202012Validator(schema).is_valid(body)
+
+
+def chat_accepts(body):
+    """Whether the gateway takes a chat body as far as the upstream (an unknown model aside)."""
+    try:
+        chat_request(load_or_400(ChatCompletionRequest(), body), SETTINGS, GLM)
+    except ApiError:
+        return False
+    return True
+
+
+def messages_accepts(body):
+    try:
+        chat_request(openai_body(load_or_400(MessagesRequest(), body), GLM), SETTINGS, GLM)
+    except ApiError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("fields, valid", [
+    ({}, True),
+    ({"n": 1.0, "max_tokens": 100.0, "seed": 3.0}, True),
+    ({"max_tokens": 100.5}, False),
+    ({"n": 2}, False),
+    ({"logprobs": True}, False),
+    ({"logprobs": False}, True),
+    ({"top_logprobs": 0}, False),
+    ({"audio": {}}, False),
+    ({"functions": []}, False),
+    ({"modalities": ["text"]}, True),
+    ({"modalities": ["text", "audio"]}, False),
+    ({"stop": "x"}, True),
+    ({"stop": ["a", "b", "c", "d"]}, True),
+    ({"stop": ["a", "b", "c", "d", "e"]}, False),
+    ({"stop": ["a", 1]}, False),
+    ({"tool_choice": "auto"}, False),
+    ({"tool_choice": "auto", "tools": [TOOL]}, True),
+    ({"tool_choice": "sometimes", "tools": [TOOL]}, False),
+    ({"tool_choice": {"type": "function", "function": {"name": "f"}}, "tools": [TOOL]}, True),
+    ({"tool_choice": {"type": "function"}, "tools": [TOOL]}, False),
+    ({"tools": [TOOL] * 128}, True),
+    ({"tools": [TOOL] * 129}, False),
+    ({"tools": [{"type": "function", "function": {"name": "météo"}}]}, False),
+    ({"tools": [{"type": "function", "function": {"name": "f" * 65}}]}, False),
+    ({"stream": True, "stream_options": {"include_usage": True}}, True),
+    ({"stream": False, "stream_options": {"include_usage": True}}, False),
+    ({"response_format": {"type": "text"}}, True),
+    ({"response_format": {}}, False),
+    ({"response_format": {"type": "xml"}}, False),
+    ({"response_format": {"type": "json_schema"}}, False),
+    ({"response_format": {"type": "json_schema", "json_schema": "x"}}, False),
+    ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}}, True),
+    ({"messages": [{"role": "user"}]}, False),
+    ({"messages": [{"role": "assistant"}]}, True),
+    ({"messages": [{"role": "tool", "content": "x"}]}, False),
+    ({"messages": [{"role": "tool", "content": "x", "tool_call_id": ""}]}, False),
+    ({"messages": USER * 2049}, False),
+    ({"messages": [{"role": "user", "content": [{"type": "text"}]}]}, False),
+    ({"messages": [{"role": "user", "content": [{"type": "text", "text": "x", "extra": 1}]}]}, True),
+    ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "u"}]}]}, True),
+    ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": ""}}]}]}, False),
+    ({"messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "u", "detail": "ultra"}}]}]}, False),
+    ({"messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "x"}}]}]}, False),
+    ({"messages": [{"role": "user", "content": [{"type": "file", "file": {}}]}]}, True),
+    ({"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}] * 2049}]}, False),
+])
+def test_the_chat_spec_and_the_validator_agree(fields, valid):
+    body = {"model": "GLM-4.5", "messages": USER, **fields}
+    assert spec_accepts("ChatCompletionRequest", body) is valid
+    assert chat_accepts(body) is valid
+
+
+@pytest.mark.parametrize("fields, valid", [
+    ({}, True),
+    ({"max_tokens": 1024.0}, True),
+    ({"max_tokens": 1024.5}, False),
+    ({"thinking": {"type": "enabled"}}, False),
+    ({"thinking": {"type": "enabled", "budget_tokens": 2048}, "max_tokens": 4096}, True),
+    ({"thinking": {"type": "enabled", "budget_tokens": 2048.0}, "max_tokens": 4096}, True),
+    ({"thinking": {"type": "adaptive"}}, True),
+    ({"tool_choice": {"type": "tool"}, "tools": [ANTHROPIC_TOOL]}, False),
+    ({"tool_choice": {"type": "tool", "name": "f"}}, False),
+    ({"tool_choice": {"type": "tool", "name": "f"}, "tools": [ANTHROPIC_TOOL]}, True),
+    ({"tools": []}, True),
+    ({"tools": [{"name": "f" * 65, "input_schema": {}}]}, False),
+    ({"stop_sequences": ["x" * 256] * 256}, True),
+    ({"stop_sequences": ["x"] * 257}, False),
+    ({"stop_sequences": ["x" * 257]}, False),
+    ({"stop_sequences": [""]}, False),
+    ({"messages": USER * 100_001}, False),
+    ({"messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "data": "x"}}]}]}, False),
+    ({"messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "x"}}]}]}, True),
+    ({"messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "url"}}]}]}, False),
+    ({"messages": [{"role": "user", "content": [
+        {"type": "tool_use", "id": "t", "name": "f", "input": {}}]}]}, False),
+    ({"messages": [*USER, {"role": "assistant", "content": [
+        {"type": "image", "source": {"type": "url", "url": "u"}}]}]}, False),
+    ({"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}] * 2049}]}, False),
+])
+def test_the_messages_spec_and_the_validator_agree(fields, valid):
+    body = {"model": "GLM-4.5", "max_tokens": 1024, "messages": USER, **fields}
+    assert spec_accepts("AnthropicMessagesRequest", body) is valid
+    assert messages_accepts(body) is valid
+
+
+def test_thinking_enabled_requires_a_budget_in_the_spec(client):
+    thinking = client.get("/openapi.json").json["components"]["schemas"]["AnthropicThinking"]
+    assert thinking["if"] == {"required": ["type"], "properties": {"type": {"const": "enabled"}}}
+    assert thinking["then"]["required"] == ["budget_tokens"]
+
+
+def test_the_spec_says_what_it_cannot_check(client):
+    schemas = client.get("/openapi.json").json["components"]["schemas"]
+    assert "more than 500 images" in schemas["ChatCompletionRequest"]["description"]
+    assert "nested more than 64 levels" in schemas["AnthropicMessagesRequest"]["description"]

@@ -1,4 +1,5 @@
 """The OpenAPI 3.1 description of the public API, built by apispec from the marshmallow schemas."""
+import copy
 import functools
 import inspect
 
@@ -7,13 +8,22 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 
 from ztoapi import response_schemas as out
+from ztoapi.anthropic import schema as anthropic
 from ztoapi.anthropic.schema import BLOCK_SCHEMAS
 from ztoapi.anthropic.schema import Blocks
 from ztoapi.anthropic.schema import CountTokensRequest
 from ztoapi.anthropic.schema import MessagesRequest
 from ztoapi.anthropic.schema import non_empty_string
+from ztoapi.anthropic.schema import stop_sequence_length
+from ztoapi.schemas import IMAGE_DETAILS
+from ztoapi.schemas import MAX_DEPTH
+from ztoapi.schemas import MAX_IMAGES
+from ztoapi.schemas import MAX_NAME
+from ztoapi.schemas import MAX_PARTS
+from ztoapi.schemas import MAX_STOP
 from ztoapi.schemas import ChatCompletionRequest
 from ztoapi.schemas import Content
+from ztoapi.schemas import Items
 from ztoapi.schemas import Typed
 from ztoapi.schemas import function_name
 from ztoapi.schemas import non_empty_array
@@ -21,14 +31,121 @@ from ztoapi.schemas import non_empty_array
 KIND_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
               dict: "object"}
 VALIDATOR_PROPERTIES = {non_empty_array: {"minItems": 1}, non_empty_string: {"minLength": 1},
-                        function_name: {"pattern": "^[A-Za-z0-9_-]{1,64}$"}}
+                        function_name: {"pattern": f"^[A-Za-z0-9_-]{{1,{MAX_NAME}}}$"},
+                        stop_sequence_length: {"maxLength": anthropic.MAX_STOP_LENGTH}}
 NAME_PREFIXES = {"ztoapi.schemas": "Chat", "ztoapi.anthropic.schema": "Anthropic"}
+REF = "#/components/schemas/"
+NOT_NULL = {"not": {"type": "null"}}
+STRING = {"type": "string"}
+FILLED = {"type": "string", "minLength": 1}
+UNSUPPORTED = {"type": "null", "description": "Not supported by GLM: leave it out."}
+
+
+def part(kind, properties, required=()):
+    """One kind of content part: its `type`, and the keys the gateway keeps (others are dropped)."""
+    return {"type": "object", "required": ["type", *required],
+            "properties": {"type": {"const": kind}, **properties}}
+
+
 CONTENT_PART = {
-    "type": "object", "required": ["type"],
-    "description": "A part of a message's content; images as an http(s) or data: URL.",
-    "properties": {"type": {"enum": list(Content.PART_TYPES)}, "text": {"type": "string"},
-                   "image_url": {"type": ["object", "string"],
-                                 "properties": {"url": {"type": "string"}, "detail": {"type": "string"}}}}}
+    "description": "A part of a message's content; images as an http(s) or data: URL. Only the keys "
+                   "described are read: any other key is dropped, never forwarded.",
+    "oneOf": [
+        part("text", {"text": STRING}, ["text"]),
+        part("refusal", {"refusal": STRING}, ["refusal"]),
+        part("image_url", {"image_url": {"oneOf": [FILLED, {
+            "type": "object", "required": ["url"],
+            "properties": {"url": FILLED, "detail": {"enum": [*IMAGE_DETAILS, None]}}}]}}, ["image_url"]),
+        part("input_audio", {"input_audio": {
+            "type": "object", "required": list(Content.AUDIO_KEYS),
+            "properties": {name: STRING for name in Content.AUDIO_KEYS}}}, ["input_audio"]),
+        part("file", {"file": {"type": "object", "properties": {
+            name: {"type": ["string", "null"]} for name in Content.FILE_KEYS}}}, ["file"])]}
+
+
+def when(condition, then, otherwise=None):
+    rule = {"if": condition, "then": then}
+    if otherwise is not None:
+        rule["else"] = otherwise
+    return rule
+
+
+def constant(name, value):
+    """A condition: the object has `name` equal to `value`."""
+    return {"required": [name], "properties": {name: {"const": value}}}
+
+
+def blocks_of(kinds):
+    return {"properties": {"content": {"items": {"oneOf": [
+        {"allOf": [{"$ref": REF + "Anthropic" + type(BLOCK_SCHEMAS[kind]).__name__},
+                   {"properties": {"type": {"const": kind}}, "required": ["type"]}]}
+        for kind in kinds]}}}}
+
+
+ANTHROPIC_TOOL_CHOICE = when(
+    {"required": ["tool_choice"], "properties": {"tool_choice": {"type": "object", **constant("type", "tool")}}},
+    {"required": ["tools"], "properties": {"tools": {"type": "array", "minItems": 1}}})
+ANTHROPIC_UNSAID = (
+    "Also refused with a 400, beyond what this schema can say: tool names repeated in `tools`; a "
+    "`tool_choice` naming a tool not in `tools`; `thinking.budget_tokens` not below `max_tokens`; "
+    f"more than {anthropic.MAX_IMAGES} images in all; free-form objects (`input_schema`, `input`, "
+    f"`metadata`) nested more than {MAX_DEPTH} levels deep; a `tool_result` answering no "
+    "`tool_use` of the turn before, or a `tool_use` left unanswered.")
+# What the validators (ztoapi.schemas, ztoapi.anthropic.schema) check across fields, or beyond
+# one field, as JSON Schema: by component, `properties` replace a field's generated schema and
+# other keywords are added. REQUEST_RULES and the validators must accept the same requests
+# (tests/test_openapi.py and the schemathesis runs of tests/test_fuzz_api.py hold them to it).
+REQUEST_RULES = {
+    "ChatCompletionRequest": {
+        "description": (
+            "Also refused with a 400, beyond what this schema can say: a `tool_choice` naming a "
+            "function not in `tools`; `response_format` `json_object` without the word \"json\" in "
+            "`messages`; `max_tokens` and `max_completion_tokens` both set and different; more than "
+            f"{MAX_IMAGES} images in all; free-form objects (`parameters`, `response_format`, "
+            f"`logit_bias`) nested more than {MAX_DEPTH} levels deep; a `tool` message answering "
+            "no call of the assistant message before it, or a call left unanswered."),
+        "properties": {
+            "n": {"type": ["integer", "null"], "minimum": 1, "maximum": 1,
+                  "description": "Only 1 (the default) is supported."},
+            "stop": {"type": ["string", "array", "null"], "items": STRING, "maxItems": MAX_STOP},
+            "logprobs": {"enum": [False, None], "description": "Not supported by GLM: false or left out."},
+            "top_logprobs": UNSUPPORTED, "audio": UNSUPPORTED, "prediction": UNSUPPORTED,
+            "functions": UNSUPPORTED, "function_call": UNSUPPORTED,
+            "modalities": {"type": ["array", "null"], "items": {"const": "text"}},
+            "tool_choice": {"anyOf": [{"type": "null"}, {"enum": ["none", "auto", "required"]}, {
+                "type": "object", "required": ["function"], "properties": {"function": {
+                    "type": "object", "required": ["name"],
+                    "properties": {"name": {"type": "string", "description": "A function in `tools`."}}}}}]},
+            "response_format": {"anyOf": [{"type": "null"}, {
+                "type": "object", "required": ["type"],
+                "properties": {"type": {"enum": ["text", "json_object", "json_schema"]}},
+                **when(constant("type", "json_schema"), {"required": ["json_schema"], "properties": {
+                    "json_schema": {"type": "object", "required": ["schema"],
+                                    "properties": {"schema": {"type": "object"}}}}})}]}},
+        "allOf": [
+            when({"required": ["tool_choice"], "properties": {"tool_choice": NOT_NULL}},
+                 {"required": ["tools"], "properties": {"tools": {"type": "array"}}}),
+            when({"required": ["stream_options"], "properties": {"stream_options": {"type": "object"}}},
+                 {"required": ["stream"], "properties": {"stream": {"const": True}}})]},
+    "ChatMessage": {"allOf": [
+        when({"properties": {"role": {"const": "assistant"}}}, {},
+             {"required": ["content"], "properties": {"content": NOT_NULL}}),
+        when({"properties": {"role": {"const": "tool"}}},
+             {"required": ["tool_call_id"], "properties": {"tool_call_id": FILLED}})]},
+    "AnthropicMessage": {"allOf": [
+        when({"properties": {"role": {"const": role}}}, blocks_of(kinds))
+        for role, kinds in anthropic.ROLE_BLOCKS.items()]},
+    "AnthropicImageSource": when(
+        constant("type", "base64"),
+        {"required": ["media_type", "data"], "properties": {
+            "media_type": {"enum": list(anthropic.IMAGE_MEDIA_TYPES)}, "data": FILLED}},
+        {"required": ["url"], "properties": {"url": FILLED}}),
+    "AnthropicToolChoice": when(constant("type", "tool"), {"required": ["name"], "properties": {"name": FILLED}}),
+    "AnthropicThinking": when(constant("type", "enabled"), {
+        "required": ["budget_tokens"], "properties": {"budget_tokens": {"type": "integer"}}}),
+    "AnthropicCountTokensRequest": {"description": ANTHROPIC_UNSAID, "allOf": [ANTHROPIC_TOOL_CHOICE]},
+    "AnthropicMessagesRequest": {"description": ANTHROPIC_UNSAID, "allOf": [ANTHROPIC_TOOL_CHOICE]},
+}
 REQUEST_NOTES = {
     "ChatCompletionRequest": {
         "model": "A model id from GET /v1/models (any case), or one of its aliases.",
@@ -93,6 +210,7 @@ def built():
     for path, operations in paths():
         api.path(path=path, operations=operations)
     document = api.to_dict()
+    add_rules(document["components"]["schemas"])
     add_notes(document["components"]["schemas"])
     return document
 
@@ -112,12 +230,14 @@ def custom_field_properties(self, field, ret, **kwargs):
         properties["type"] = sorted(types - {"integer"} if "number" in types else types)
     elif isinstance(field, Content):
         properties.update(type=["string", "array"], items={"$ref": "#/components/schemas/ChatContentPart"},
-                          minItems=1)
+                          minItems=1, maxItems=MAX_PARTS)
     elif isinstance(field, Blocks):
         properties.update(type=["string", "array"], items={"oneOf": [
-            block_schema(self, kind) for kind in field.kinds]})
+            block_schema(self, kind) for kind in field.kinds]}, maxItems=anthropic.MAX_BLOCKS)
         if not field.allow_empty:
             properties["minItems"] = 1
+    elif isinstance(field, Items):
+        properties["maxItems"] = field.most
     if field.allow_none and "type" in properties:
         properties["type"].append("null")
     if len(properties.get("type", ())) == 1:
@@ -143,6 +263,18 @@ def validator_properties(validator, nullable):
         choices = list(inspect.getclosurevars(validator).nonlocals["choices"])
         return {"enum": choices + [None] if nullable else choices}
     return VALIDATOR_PROPERTIES.get(validator, {})
+
+
+def add_rules(schemas):
+    for name, rules in copy.deepcopy(REQUEST_RULES).items():
+        schema = schemas[name]
+        for key, value in rules.items():
+            if key == "properties":
+                schema["properties"].update(value)
+            elif key == "allOf":
+                schema.setdefault("allOf", []).extend(value)
+            else:
+                schema[key] = value
 
 
 def add_notes(schemas):

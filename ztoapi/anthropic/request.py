@@ -1,6 +1,8 @@
 """Anthropic Messages requests as the OpenAI-shaped bodies the chat pipeline reads."""
 import orjson
 
+from ztoapi.schemas import breathe
+
 TOOL_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
 FORWARDED = ("temperature", "top_p", "max_tokens")
 
@@ -14,6 +16,7 @@ def openai_body(body, model):
     if body.get("system"):
         messages.append({"role": "system", "content": parts(body["system"])})
     for message in body["messages"]:
+        breathe()   # up to 100,000 messages: let other requests run as they are converted
         messages += (user_messages if message["role"] == "user" else assistant_messages)(message["content"])
     converted = {"model": body["model"], "messages": messages, "stream": bool(body.get("stream")),
                  "enable_thinking": thinking_on(body.get("thinking"), model)}

@@ -10,9 +10,12 @@ from ztoapi.schemas import REQUIRED
 from ztoapi.schemas import Boolean
 from ztoapi.schemas import Decimal
 from ztoapi.schemas import Integer
+from ztoapi.schemas import Items
 from ztoapi.schemas import Object
 from ztoapi.schemas import String
+from ztoapi.schemas import at_most
 from ztoapi.schemas import between
+from ztoapi.schemas import count_parts
 from ztoapi.schemas import block_type
 from ztoapi.schemas import each_item
 from ztoapi.schemas import function_name
@@ -27,10 +30,20 @@ MIN_THINKING_BUDGET = 1024
 MAX_TOKENS = 10**7
 ROLE_BLOCKS = {"user": ("text", "image", "tool_result"),
                "assistant": ("text", "tool_use", "thinking", "redacted_thinking")}
+# Limits as Anthropic sets them:
+MAX_MESSAGES = 100_000   # API reference, `messages`: "There is a limit of 100,000 messages in a single request."
+MAX_IMAGES = 100         # vision guide: "100 per request on the API" (200k-context models)
+# ...and where Anthropic documents none, limits no real client reaches (Bedrock's Converse API
+# takes 2,500 stop sequences, OpenAI 4; tools past 128 do reach Anthropic from MCP-heavy clients):
+MAX_STOP_SEQUENCES = 256
+MAX_STOP_LENGTH = 256    # characters of one stop sequence
+MAX_TOOLS = 1000
+MAX_BLOCKS = 2048        # content blocks of one message, of `system` or of one tool result
 
 
 class Part(Schema):
     error_messages = OBJECT_EXPECTED
+    anthropic_words = True   # load_or_400 words a limit as Anthropic does
 
     class Meta:
         unknown = EXCLUDE
@@ -73,7 +86,8 @@ class RedactedThinkingBlock(Part):
 
 
 class Blocks(fields.Field):
-    """Content: a string, or an array of blocks of the given types."""
+    """Content: a string, or an array of at most MAX_BLOCKS blocks of the given types, each
+    keeping only the keys its schema names."""
 
     def __init__(self, kinds, allow_empty=False, **kwargs):
         kwargs.setdefault("allow_none", False)
@@ -94,6 +108,7 @@ class Blocks(fields.Field):
                                 f"objects, but got {type_name(value)} instead."))
         if not self.allow_empty:
             non_empty_array(value)
+        at_most(value, MAX_BLOCKS)
         return each_item(value, self._block)
 
     def _block(self, block):
@@ -160,16 +175,24 @@ def non_empty_string(value):
         raise ValidationError(problem("invalid_value", "Invalid '<param>': expected a non-empty string."))
 
 
+def stop_sequence_length(value):
+    if len(value) > MAX_STOP_LENGTH:
+        raise ValidationError(problem(
+            "string_above_max_length",
+            f"Invalid '<param>': string too long. Expected a string with maximum length "
+            f"{MAX_STOP_LENGTH}, but got a string with length {len(value)} instead.",
+            f"<path>: String should have at most {MAX_STOP_LENGTH} characters"))
+
+
 class CountTokensRequest(Part):
     """POST /v1/messages/count_tokens: what a message request says before the model answers."""
 
     model = String(required=True, allow_none=False)
-    messages = fields.List(fields.Nested(Message), required=True, validate=non_empty_array,
-                           error_messages={"required": REQUIRED, "null": REQUIRED, "invalid": problem(
-                               "invalid_type", "Invalid type for '<param>': expected an array of "
-                                               "objects.")})
+    messages = Items(fields.Nested(Message), MAX_MESSAGES, required=True, validate=non_empty_array,
+                     error_messages={"required": REQUIRED, "null": REQUIRED, "invalid": problem(
+                         "invalid_type", "Invalid type for '<param>': expected an array of objects.")})
     system = Blocks(("text",), allow_empty=True, allow_none=True)
-    tools = fields.List(fields.Nested(Tool), allow_none=True, error_messages={"invalid": problem(
+    tools = Items(fields.Nested(Tool), MAX_TOOLS, allow_none=True, error_messages={"invalid": problem(
         "invalid_type", "Invalid type for '<param>': expected an array.")})
     tool_choice = fields.Nested(ToolChoice, allow_none=True)
     thinking = fields.Nested(Thinking, allow_none=True)
@@ -186,14 +209,23 @@ class CountTokensRequest(Part):
             raise ValidationError(problem(
                 "invalid_value", "Invalid '<param>': tool names must be unique."), "tools")
 
+    @validates_schema
+    def check_images(self, data, **kwargs):
+        images = count_parts(data["messages"], "image")
+        if images > MAX_IMAGES:
+            raise ValidationError(problem(
+                "too_many_images", f"Invalid 'messages': too many images. Expected at most {MAX_IMAGES} "
+                                   f"images in a request, but got {images} instead.",
+                f"messages: too many images: {images} > {MAX_IMAGES}"), "messages")
+
 
 class MessagesRequest(CountTokensRequest):
     """POST /v1/messages. Unknown top-level fields are ignored, known ones are strict."""
 
     max_tokens = Integer(required=True, allow_none=False, validate=between(1, MAX_TOKENS, "integer"))
-    stop_sequences = fields.List(String(allow_none=False, validate=non_empty_string), allow_none=True,
-                                 error_messages={"invalid": problem(
-                                     "invalid_type", "Invalid type for '<param>': expected an array.")})
+    stop_sequences = Items(String(allow_none=False, validate=[non_empty_string, stop_sequence_length]),
+                           MAX_STOP_SEQUENCES, allow_none=True, error_messages={"invalid": problem(
+                               "invalid_type", "Invalid type for '<param>': expected an array.")})
     temperature = Decimal(validate=between(0, 1))
     top_p = Decimal(validate=between(0, 1))
     top_k = Integer(validate=between(0, MAX_TOKENS, "integer"))

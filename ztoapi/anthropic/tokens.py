@@ -4,6 +4,8 @@ About 4 characters a token for ASCII text and 1.5 for other scripts (CJK takes f
 per character), 4 tokens of framing per message and a flat 1,000 per image."""
 import math
 
+from ztoapi.schemas import breathe
+
 ASCII_CHARS_PER_TOKEN = 4
 OTHER_CHARS_PER_TOKEN = 1.5
 MESSAGE_TOKENS = 4
@@ -21,6 +23,7 @@ def prompt_tokens(messages):
     total = 0
     for message in messages:
         total += MESSAGE_TOKENS
+        breathe()
         content = message["content"]
         if isinstance(content, str):
             total += text_tokens(content)

@@ -4,6 +4,7 @@ from flask import Blueprint
 from flask import current_app
 from flask import g
 from flask import request
+from werkzeug.exceptions import HTTPException
 
 from ztoapi import auth
 from ztoapi.chat.completions import Waits
@@ -62,7 +63,14 @@ def raw_body(limit):
     """The request body; 413 past `limit`, also for chunked bodies that have no length."""
     if request.content_length is not None or "wsgi.input" not in request.environ:
         return request.get_data(cache=False)
-    data = request.environ["wsgi.input"].read(limit + 1)
+    try:
+        data = request.environ["wsgi.input"].read(limit + 1)
+    except HTTPException:        # the worker's read deadline (408) stays what it is
+        raise
+    except Exception as error:   # the server's chunked-body reader (gunicorn: InvalidChunkSize, NoMoreData…)
+        raise ApiError(400, f"The request body could not be read: {type(error).__name__} (malformed "
+                            "chunked transfer encoding, or the body was cut short).",
+                       code="invalid_body") from None
     if len(data) > limit:
         raise ApiError(413, "The request body is too large.", code="request_too_large")
     return data

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import orjson
 
 from ztoapi.errors import ApiError
+from ztoapi.schemas import breathe
 
 ID_ALPHABET = string.ascii_letters + string.digits
 FENCE = "```"
@@ -42,6 +43,7 @@ def tool_instruction(tools, choice="auto", parallel=True):
     """The system text that teaches the model the tools and the call format."""
     lines = ["# Tools", "", "You can call these tools:", ""]
     for tool in tools:
+        breathe()
         function = tool["function"]
         lines.append(f"## {function['name']}")
         if function.get("description"):
@@ -69,6 +71,7 @@ def with_tools(messages, tools, choice="auto", parallel=True):
     names = {}
     converted = []
     for message in messages:
+        breathe()
         if message["role"] == "assistant" and message.get("tool_calls"):
             converted.append({"role": "assistant", "content": call_text(message, names)})
         elif message["role"] == "tool":
@@ -91,6 +94,7 @@ def call_text(message, names):
     """An assistant turn with tool calls, written in the format the model was taught."""
     calls = []
     for call in message["tool_calls"]:
+        breathe()
         names[call["id"]] = call["function"]["name"]
         arguments = loads_tolerant(call["function"]["arguments"])
         calls.append({"name": call["function"]["name"],
@@ -101,24 +105,33 @@ def call_text(message, names):
 
 
 def check_tool_history(messages):
-    """Every tool message answers an earlier call, and every call is answered (OpenAI's 400s)."""
-    pending = []
+    """Every tool message answers an earlier call, and every call is answered (OpenAI's 400s).
+
+    The calls awaiting an answer are counted by id in a dict (ordered, for the message naming
+    them), so the check takes one step per message and per call however long the history is."""
+    pending = {}
     for i, message in enumerate(messages):
+        breathe()
         if message["role"] == "tool":
-            if message.get("tool_call_id") not in pending:
+            call_id = message.get("tool_call_id")
+            left = pending.pop(call_id, 0) - 1
+            if left < 0:
                 raise ApiError(400, "Invalid parameter: messages with role 'tool' must be a response "
                                     "to a preceeding message with 'tool_calls'.", param=f"messages.[{i}].role")
-            pending.remove(message["tool_call_id"])
+            if left:
+                pending[call_id] = left
             continue
         if pending:
             raise unanswered(pending)
         if message["role"] == "assistant" and message.get("tool_calls"):
-            pending = [call["id"] for call in message["tool_calls"]]
+            for call in message["tool_calls"]:
+                pending[call["id"]] = pending.get(call["id"], 0) + 1
     if pending:
         raise unanswered(pending)
 
 
-def unanswered(ids):
+def unanswered(pending):
+    ids = [call_id for call_id, count in pending.items() for _ in range(count)]
     return ApiError(400, "An assistant message with 'tool_calls' must be followed by tool messages "
                          "responding to each 'tool_call_id'. The following tool_call_ids did not have "
                          f"response messages: {', '.join(ids)}", param="messages")

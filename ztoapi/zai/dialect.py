@@ -11,6 +11,7 @@ from datetime import datetime
 from datetime import timezone
 from urllib.parse import urlsplit
 
+from ztoapi.schemas import breathe
 from ztoapi.zai.browser import BROWSER_HEADERS
 from ztoapi.zai.signing import secret_bytes
 
@@ -77,6 +78,7 @@ def upstream_messages(messages, vision=False):
         if isinstance(content, list) and not vision:
             content = text_of(content)
         converted.append({"role": role, "content": content if content is not None else ""})
+        breathe()
     return converted
 
 

@@ -22,6 +22,8 @@ into GLM's special tokens inside a user message is not known; if it does, a turn
 holds such a line (a web page returned by a tool, say) could pose as another turn. The content is
 passed as it is, like everything a client sends.
 """
+from ztoapi.schemas import breathe
+
 SYSTEM = "<|system|>"
 USER = "<|user|>"
 ASSISTANT = "<|assistant|>"
@@ -38,6 +40,7 @@ def fold(messages):
     for index, message in enumerate(messages):
         text = turn_text(message.get("content"), keep_images=index == last_user)
         turns.append(f"{MARKERS.get(message['role'], USER)}\n{text}")
+        breathe()
     return "\n".join(turns), last_user
 
 
