@@ -1,4 +1,5 @@
 import json
+import logging
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -118,6 +119,16 @@ def test_failing_every_attempt_counts_each_error_and_the_retries(client):
     assert value(samples, "ztoapi_upstream_retries_total") == 2
     assert value(samples, "ztoapi_requests_total", route=CHAT, model="GLM-4.5", status="502") == 1
     assert value(samples, "ztoapi_time_to_first_token_seconds_count", model="GLM-4.5") is None
+
+
+def test_the_request_log_counts_the_retries_of_a_failed_request(client, caplog):
+    content = directive(fault="http500")
+    with caplog.at_level(logging.INFO, logger="ztoapi"):
+        post(client, {"model": "GLM-4.5", "messages": [{"role": "user", "content": content}],
+                      "stream": False})
+    line = next(r.getMessage() for r in caplog.records if " POST /v1/chat/completions 502 " in r.getMessage())
+    assert "error=upstream_error" in line
+    assert "retries=2" in line
 
 
 def test_a_stream_cut_mid_way_is_a_200_with_a_stream_error(client):

@@ -24,7 +24,7 @@ from ztoapi.schemas import load_or_400
 JS_EXAMPLE = (Path(__file__).resolve().parent / "js" / "docs_example.js").read_text()
 PATHS = {"/v1/chat/completions", "/v1/models", "/v1/models/{model}", "/v1/messages",
          "/v1/messages/count_tokens", "/anthropic/v1/messages", "/anthropic/v1/messages/count_tokens",
-         "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"}
+         "/healthz", "/readyz", "/metrics", "/", "/docs", "/openapi.json"}
 REF = "#/components/schemas/"
 SETTINGS = Settings.from_env({}, zai_token="t")
 GLM = Model("GLM-4.5", "0727-360B-API", 0)
@@ -34,8 +34,10 @@ ANTHROPIC_TOOL = {"name": "f", "input_schema": {"type": "object"}}
 
 
 def shown(example, origin="http://localhost/"):
-    """An example as the page shows it: pointed at `origin`, HTML-escaped."""
-    return html.escape(example.rstrip("\n").replace("http://localhost:9090/", origin))
+    """A product-documentation example as the page shows it: pointed at `origin`, with the
+    default key for the documentation's placeholder, HTML-escaped."""
+    example = example.rstrip("\n").replace("http://localhost:9090/", origin)
+    return html.escape(example.replace("your-api-key", "sk-your-key"))
 
 
 def test_openapi_json_is_valid_openapi_3_without_a_key(client):
@@ -179,6 +181,27 @@ def test_favicon_is_the_logo(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     assert response.data.startswith(b"<svg")
+
+
+def test_root_sends_a_browser_to_the_docs(client):
+    rv = client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert rv.status_code == 302
+    assert rv.headers["Location"] == "/docs"
+
+
+def test_root_gives_an_api_client_json_pointers(client):
+    rv = client.get("/", headers={"Accept": "*/*"})
+    assert rv.status_code == 200
+    assert rv.json == {"name": "ZtoApi",
+                       "api": {"openai": "http://localhost/v1", "anthropic": "http://localhost/v1/messages"},
+                       "docs": "http://localhost/docs", "openapi": "http://localhost/openapi.json",
+                       "health": "http://localhost/healthz"}
+
+
+def test_docs_error_table_lists_every_status_the_server_answers(client):
+    page = client.get("/docs").text
+    for status in (200, 302, 400, 401, 403, 404, 405, 408, 413, 414, 429, 431, 500, 502, 503, 504):
+        assert f"<td>{status} " in page or f"/ {status} " in page, status
 
 
 def spec_accepts(component, body):

@@ -14,57 +14,62 @@ def create_app(settings=None):
     app.config["SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False
+    set_up_services(app, settings)
+    register_hooks(app)
+    register_routes(app, settings)
+    return app
 
-    from ztoapi import inflight
-    inflight.init_app(app)   # first: a request stays in flight until its record is kept
 
-    from ztoapi import requestlog
-    requestlog.configure_logging(settings.debug_mode, settings.log_format)
-    requestlog.init_app(app)
-
-    from ztoapi import store
-    app.extensions["store"] = store.open_store(settings)
-
+def set_up_services(app, settings):
+    """What requests use, each in app.extensions: the request log and its record sinks, the shared
+    store, the upstream client, the model catalogue, the image loader, client keys and limits,
+    credential reporting and metrics."""
     from ztoapi import cors
-    cors.init_app(app, settings.cors_origins)
-
-    from ztoapi.zai.client import ZaiClient
-    client = app.extensions["zai"] = app.extensions["upstream"] = ZaiClient(settings)
-
+    from ztoapi import inflight
+    from ztoapi import limits
+    from ztoapi import metrics
+    from ztoapi import ops
+    from ztoapi import requestlog
+    from ztoapi import store
     from ztoapi.catalog import Catalog
     from ztoapi.catalog import parse_aliases
     from ztoapi.images import ImageLoader
+    from ztoapi.keys import KeyRing
+    from ztoapi.zai.client import ZaiClient
+
+    inflight.init_app(app)
+    requestlog.configure_logging(settings.debug_mode, settings.log_format)
+    requestlog.init_app(app)
+    cors.init_app(app, settings.cors_origins)
+    app.extensions["store"] = store.open_store(settings)
+    client = app.extensions["zai"] = app.extensions["upstream"] = ZaiClient(settings)
     app.extensions["catalog"] = Catalog(client.models, parse_aliases(settings.model_aliases))
     app.extensions["images"] = ImageLoader(settings)
-
-    from ztoapi import limits
-    from ztoapi.keys import KeyRing
     app.extensions["keys"] = KeyRing.from_settings(settings)
     limits.init_app(app)
-
-    from ztoapi import ops
     ops.init_app(app)
-
-    from ztoapi import metrics
     metrics.init_app(app)
 
+
+def register_hooks(app):
+    from ztoapi import hooks
     from ztoapi.errors import register_error_handlers
+
+    hooks.register(app)
     register_error_handlers(app)
 
-    from ztoapi.api import openai
-    app.register_blueprint(openai.bp, url_prefix="/v1")
 
+def register_routes(app, settings):
     from ztoapi.api import anthropic
+    from ztoapi.api import dashboard
+    from ztoapi.api import docs
+    from ztoapi.api import health
+    from ztoapi.api import openai
+
+    app.register_blueprint(openai.bp, url_prefix="/v1")
     app.register_blueprint(anthropic.bp, url_prefix="/v1")
     app.register_blueprint(anthropic.bp, url_prefix="/anthropic/v1", name="anthropic_prefixed")
-
-    from ztoapi.api import health
     app.register_blueprint(health.bp)
-
-    from ztoapi.api import docs
     app.register_blueprint(docs.bp)
-
     if settings.dashboard_enabled:
-        from ztoapi.api import dashboard
         app.register_blueprint(dashboard.bp, url_prefix="/dashboard")
-    return app

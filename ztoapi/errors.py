@@ -30,6 +30,7 @@ class ApiError(Exception):
     def __init__(self, status, message, code=None, param=None, type=None, headers=None, retry=None):
         super().__init__(message)
         self.retry = retry
+        self.retries = 0          # failed upstream attempts before this final one
         self.status = status
         self.message = message
         self.code = code
@@ -41,6 +42,8 @@ class ApiError(Exception):
         """Tell the request log which error this request ended with."""
         if has_request_context():
             g.error_code = self.code or self.type
+            if self.retries and "outcome" in g:
+                g.outcome["retries"] = self.retries
 
     def body(self):
         return {"error": {"message": self.message, "type": self.type,

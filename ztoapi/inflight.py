@@ -1,6 +1,8 @@
 """Counts the requests in flight, so a worker shutting down knows when it may exit."""
 import threading
 
+from flask import current_app
+
 
 class InFlight:
     """A counter of requests not yet finished (streams count until their last byte)."""
@@ -15,16 +17,17 @@ class InFlight:
 
 
 def init_app(app):
-    inflight = app.extensions["inflight"] = InFlight()
+    app.extensions["inflight"] = InFlight()
 
-    @app.before_request
-    def count_request():
-        inflight.add(1)
 
-    @app.after_request
-    def uncount_request(response):
-        if response.is_streamed:
-            response.call_on_close(lambda: inflight.add(-1))
-        else:
-            inflight.add(-1)
-        return response
+def count_request():
+    current_app.extensions["inflight"].add(1)
+
+
+def uncount_request(response):
+    inflight = current_app.extensions["inflight"]
+    if response.is_streamed:
+        response.call_on_close(lambda: inflight.add(-1))
+    else:
+        inflight.add(-1)
+    return response

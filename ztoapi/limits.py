@@ -19,6 +19,7 @@ import os
 import threading
 import time
 
+from flask import current_app
 from flask import g
 
 from ztoapi.errors import ApiError
@@ -199,8 +200,7 @@ def duration(seconds):
 
 
 def init_app(app):
-    """The limiter, its token counting, the failed-authentication throttle, and the hook that frees
-    a request's slot when it ends."""
+    """The limiter, its token counting and the failed-authentication throttle."""
     store = app.extensions["store"]
     day_limited = [key.name for key in app.extensions["keys"].keys() if key.tokens_per_day]
     limiter = app.extensions["limiter"] = Limiter(store, day_limited)
@@ -208,17 +208,19 @@ def init_app(app):
     app.extensions["throttle"] = AuthThrottle(store, limiter.memory,
                                               app.config["SETTINGS"].auth_failures_per_minute)
 
-    @app.after_request
-    def release_slot(response):
-        admission = g.get("admission")
-        if admission is None:
-            return response
-        response.headers.extend(admission.headers)
-        if response.is_streamed:
-            response.call_on_close(lambda: limiter.release(admission))
-        else:
-            limiter.release(admission)
+
+def release_slot(response):
+    """Free the request's concurrency slot when the response ends (a stream: its last byte)."""
+    admission = g.get("admission")
+    if admission is None:
         return response
+    limiter = current_app.extensions["limiter"]
+    response.headers.extend(admission.headers)
+    if response.is_streamed:
+        response.call_on_close(lambda: limiter.release(admission))
+    else:
+        limiter.release(admission)
+    return response
 
 
 def admit_request(client_key, limiter):

@@ -11,6 +11,7 @@ import re
 import time
 
 from flask import Response
+from flask import current_app
 from flask import request
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client import CollectorRegistry
@@ -23,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed
 
 from ztoapi import auth
+from ztoapi import signals
 from ztoapi.errors import ApiError
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
@@ -95,10 +97,10 @@ class Metrics:
         model = self.catalog.find(name) if self.catalog else None
         return model.id if model else OTHER
 
-    def upstream_failed(self, code):
+    def upstream_failed(self, client, code):
         self.upstream_errors.labels(code or OTHER).inc()
 
-    def upstream_retried(self):
+    def upstream_retried(self, client):
         self.upstream_retries.inc()
 
     def refresh_credentials(self):
@@ -146,8 +148,17 @@ def rule_label(rule):
     return re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule)
 
 
+def count_stream(response):
+    """Count an event stream as active until its last byte."""
+    if response.mimetype == "text/event-stream":
+        active_streams = current_app.extensions["metrics"].active_streams
+        active_streams.inc()
+        response.call_on_close(active_streams.dec)
+    return response
+
+
 def init_app(app):
-    """Register the request sink, the active-streams count and the /metrics route."""
+    """Register the request sink, the upstream signals' receivers and the /metrics route."""
     multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
     client = app.extensions.get("zai")
     metrics = app.extensions["metrics"] = Metrics(
@@ -155,15 +166,9 @@ def init_app(app):
         app.extensions.get("catalog"), client.pool if client else None)
     app.extensions["record_sinks"].append(metrics.record)
     if client:
-        client.on_failure, client.on_retry = metrics.upstream_failed, metrics.upstream_retried
+        signals.upstream_failed.connect(metrics.upstream_failed, sender=client)
+        signals.upstream_retried.connect(metrics.upstream_retried, sender=client)
     metrics_key = app.config["SETTINGS"].metrics_key
-
-    @app.after_request
-    def count_stream(response):
-        if response.mimetype == "text/event-stream":
-            metrics.active_streams.inc()
-            response.call_on_close(metrics.active_streams.dec)
-        return response
 
     def serve_metrics():
         presented = auth.presented_key(request.headers) or ""

@@ -313,6 +313,13 @@ def paths():
         {"200": {"description": "The Prometheus text exposition format.", "content": {
             "text/plain": {"schema": {"type": "string"}}}}},
         {"401": {"description": "METRICS_KEY is set and was not presented.", "content": json_content(out.Error)}})}
+    yield "/", {"get": operation(
+        "root", "Documentation", "Where to go: a browser (Accept: text/html) is sent to /docs", None,
+        {"200": {"description": "Where the API, its documents and the health check are.",
+                 "content": {"application/json": {"schema": {"type": "object", "properties": {
+                     "name": {"type": "string"}, "api": {"type": "object"}, "docs": {"type": "string"},
+                     "openapi": {"type": "string"}, "health": {"type": "string"}}}}}},
+         "302": {"description": "To /docs, for a browser."}})}
     yield "/docs", {"get": operation(
         "docs", "Documentation", "This API's documentation as an HTML page", None,
         {"200": {"description": "The page.", "content": {"text/html": {"schema": {"type": "string"}}}}})}

@@ -56,24 +56,25 @@ class JsonFormatter(logging.Formatter):
 def init_app(app):
     app.extensions["record_sinks"] = []
 
-    @app.before_request
-    def start_request():
-        g.request_id = "req_" + secrets.token_hex(16)
-        g.started = time.perf_counter()
-        g.wall_started = time.time()
-        g.outcome = {}
-        g.summary = {}
 
-    @app.after_request
-    def finish_request(response):
-        response.headers["x-request-id"] = g.get("request_id") or "req_" + secrets.token_hex(16)
-        finish = Finish(request_record(response), g.get("started") or time.perf_counter(),
-                        g.get("outcome", {}), current_app.extensions["record_sinks"])
-        if response.is_streamed:
-            response.call_on_close(finish)
-        else:
-            finish()
-        return response
+def start_request():
+    g.request_id = "req_" + secrets.token_hex(16)
+    g.started = time.perf_counter()
+    g.wall_started = time.time()
+    g.outcome = {}
+    g.summary = {}
+
+
+def finish_request(response):
+    """Stamp the request id; the record is kept when the response ends (a stream: its last byte)."""
+    response.headers["x-request-id"] = g.get("request_id") or "req_" + secrets.token_hex(16)
+    finish = Finish(request_record(response), g.get("started") or time.perf_counter(),
+                    g.get("outcome", {}), current_app.extensions["record_sinks"])
+    if response.is_streamed:
+        response.call_on_close(finish)
+    else:
+        finish()
+    return response
 
 
 def request_record(response):

@@ -36,7 +36,7 @@ def test_docs_page_lists_the_models_of_v1_models(browser, server):
 def test_docs_page_holds_no_secret(browser, server):
     with open_page(browser, f"{server}/docs") as (page, errors):
         assert KEY not in page.content()
-        assert "Bearer your-api-key" in page.locator("code.language-bash").inner_text()
+        assert "Bearer sk-your-key" in page.locator("code.language-bash").inner_text()
 
 
 def test_copy_button_copies_the_javascript_example(browser, server):
@@ -46,7 +46,8 @@ def test_copy_button_copies_the_javascript_example(browser, server):
         button.click()
         expect(button).to_have_text("Copied")
         copied = page.evaluate("navigator.clipboard.readText()")
-        assert copied == JS_EXAMPLE.replace("http://localhost:9090", server).rstrip("\n")
+        shown = JS_EXAMPLE.replace("http://localhost:9090", server).replace("your-api-key", "sk-your-key")
+        assert copied == shown.rstrip("\n")
         assert errors == []
 
 

@@ -1,7 +1,8 @@
-"""/docs (the API documentation page) and /openapi.json."""
+"""/ (where to go), /docs (the API documentation page) and /openapi.json."""
 from pathlib import Path
 
 from flask import Blueprint
+from flask import redirect
 from flask import current_app
 from flask import render_template
 from flask import request
@@ -12,6 +13,16 @@ from ztoapi import openapi
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 bp = Blueprint("docs", __name__)
+
+
+@bp.get("/")
+def root():
+    """A browser goes to /docs; an API client gets a JSON pointer to the API and its documents."""
+    if "text/html" in request.headers.get("Accept", ""):   # a browser's, not curl's */*
+        return redirect("/docs", 302)
+    base = request.url_root
+    return {"name": "ZtoApi", "api": {"openai": base + "v1", "anthropic": base + "v1/messages"},
+            "docs": base + "docs", "openapi": base + "openapi.json", "health": base + "healthz"}
 
 
 @bp.get("/docs")

@@ -12,6 +12,7 @@ import random
 
 import orjson
 
+from ztoapi import signals
 from ztoapi.errors import ApiError
 from ztoapi.upstream.reply import Reply
 from ztoapi.zai import failures
@@ -56,10 +57,10 @@ class Attempts:
                     raise failures.timed_out()
             except ApiError as error:
                 self.error = error
-                client.on_failure(error.code)
+                signals.upstream_failed.send(client, code=error.code)
                 if not self._again(error, credential, sent, getattr(reply.stream, "shape", None)):
                     raise self._final(error) from None
-                client.on_retry()
+                signals.upstream_retried.send(client)
                 continue
             if self.fixed is None:
                 client.pool.succeeded(credential)
@@ -75,7 +76,7 @@ class Attempts:
                 raise self._final(self.error) from None   # the last upstream failure says more
             if self.logged_in and not self.chat.images and not self.client.pool.configured:
                 unavailable = failures.model_requires_login(self.chat.requested_model)
-            self.client.on_failure(unavailable.code)
+            signals.upstream_failed.send(self.client, code=unavailable.code)
             raise self._final(unavailable) from None
 
     def _again(self, error, credential, sent, shape):
@@ -152,6 +153,7 @@ class Attempts:
         else:
             error.headers["x-should-retry"] = "false"
         client.note_trouble(error)
+        error.retries = self.retries
         return error
 
 

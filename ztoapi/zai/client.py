@@ -80,8 +80,6 @@ class ZaiClient:
         self.login_only = {}   # upstream model id → until when guests are not sent to it
         self.trouble = None    # (kind, message) of the last request's failure before its first
         self.probed = 0.0      # byte for want of network, credentials or a CAPTCHA; None once one succeeds
-        self.on_failure = lambda code: None   # metrics.init_app counts failures and retries
-        self.on_retry = lambda: None
 
     @property
     def dialect(self):
