@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from tests.conftest import AUTH
@@ -6,6 +8,9 @@ from tests.conftest import settings_for
 from ztoapi import create_app
 from ztoapi import dashboard_stats
 from ztoapi.api import dashboard
+from ztoapi.catalog import Catalog
+from ztoapi.catalog import parse_aliases
+from ztoapi.zai.models import MODELS_2025
 
 NOW = 6030.0   # 30 s into minute 100 of the epoch: the per-minute buckets start at 2460
 APIS = ("/dashboard/api/summary", "/dashboard/api/requests", "/dashboard/api/credentials")
@@ -108,6 +113,36 @@ def test_breakdown_joins_all_time_counts_with_last_hour_latency():
          "succeeded": 9, "latency_p50_ms": None, "ttft_p50_ms": None},
         {"name": "GLM-4.5", "requests": 3, "failed": 1, "tokens_in": 30, "tokens_out": 60,
          "succeeded": 2, "latency_p50_ms": 100, "ttft_p50_ms": 10}]
+
+
+def test_by_model_adds_up_the_names_of_one_catalogue_model():
+    counts = {"GLM-4.5": {"requests": 3, "failed": 1, "tokens_in": 30, "tokens_out": 60},
+              "glm4.5": {"requests": 2, "failed": 0, "tokens_in": 20, "tokens_out": 40},
+              "gpt-4o": {"requests": 4, "failed": 0, "tokens_in": 1, "tokens_out": 2},
+              "GLM-3-Old": {"requests": 1, "failed": 1, "tokens_in": 0, "tokens_out": 0}}
+    catalogue = {"GLM-4.5": "GLM-4.5", "glm4.5": "GLM-4.5", "gpt-4o": "GLM-4.6"}
+    records = [rec(6000, model="GLM-4.5", duration_ms=100), rec(6001, model="glm4.5", duration_ms=300),
+               rec(6002, model="glm4.5", duration_ms=500), rec(6003, model="gpt-4o", duration_ms=50)]
+    rows = dashboard_stats.by_model(counts, records, lambda name: catalogue.get(name, name))
+    assert rows == [
+        {"name": "GLM-4.5", "requests": 5, "failed": 1, "tokens_in": 50, "tokens_out": 100,
+         "succeeded": 4, "latency_p50_ms": 300, "ttft_p50_ms": 50.0, "aliases": ["glm4.5"]},
+        {"name": "GLM-4.6", "requests": 4, "failed": 0, "tokens_in": 1, "tokens_out": 2,
+         "succeeded": 4, "latency_p50_ms": 50, "ttft_p50_ms": 50.0, "aliases": ["gpt-4o"]},
+        {"name": "GLM-3-Old", "requests": 1, "failed": 1, "tokens_in": 0, "tokens_out": 0,
+         "succeeded": 0, "latency_p50_ms": None, "ttft_p50_ms": None, "aliases": []}]
+
+
+@pytest.mark.parametrize("name, model_id", [
+    ("GLM-4.5", "GLM-4.5"), ("glm4.5", "GLM-4.5"), ("0727-360B-API", "GLM-4.5"),
+    ("GLM-4-6-API-V1", "GLM-4.6"), ("glm-4.6-thinking", "GLM-4.6-Thinking"),
+    ("gpt-4o", "GLM-4.6"), ("GPT-4O", "GLM-4.6"), ("gpt-4o-Thinking", "GLM-4.6-Thinking"),
+    ("GLM-4.7-Air-Stand-In", "GLM-4.5-Air"), ("GLM-3-Old", "GLM-3-Old"),
+])
+def test_model_resolver_names_the_catalogue_model_an_alias_points_at(name, model_id):
+    aliases = parse_aliases("gpt-4o=GLM-4.6, GLM-4.7-Air-Stand-In=GLM-4.5-Air")
+    model_of = dashboard_stats.model_resolver(Catalog(lambda: (MODELS_2025, {}), aliases))
+    assert model_of(name) == model_id
 
 
 def test_summary_puts_requests_without_a_key_in_their_own_row():
@@ -387,6 +422,20 @@ def test_summary_counts_the_traffic_sent(client):
         ("default", 2, 0), (None, 1, 1)]
 
 
+def test_per_model_rows_are_the_catalogue_models_with_the_names_asked_for(fake, tmp_path):
+    client = make_client(fake, tmp_path, model_aliases="gpt-4o=GLM-4.6")
+    chat(client, stream=False, model="GLM-4.5")
+    chat(client, stream=True, model="glm4.5")
+    chat(client, stream=False, model="gpt-4o")
+    client.application.extensions["store"].record(rec(time.time(), model="glm-4-6"))   # an older record
+    summary = client.get("/dashboard/api/summary", headers=AUTH).get_json()
+    assert [(row["name"], row["requests"], row["aliases"]) for row in summary["by_model"]] == [
+        ("GLM-4.5", 2, ["glm4.5"]), ("GLM-4.6", 2, ["glm-4-6", "gpt-4o"])]
+    assert summary["by_model"][0]["latency_p50_ms"] > 0
+    rows = client.get("/dashboard/api/requests", headers=AUTH).get_json()["requests"]
+    assert [row["model"] for row in rows] == ["glm-4-6", "gpt-4o", "glm4.5", "GLM-4.5"]   # as typed
+
+
 def test_requests_are_newest_first_with_the_table_fields(client):
     chat(client, stream=False)
     chat(client, stream=True, model="GLM-4.6")
@@ -413,6 +462,7 @@ def test_credentials_show_the_pool_with_masked_tokens(client, fake):
     token = fake.requests[-1]["headers"]["authorization"].removeprefix("Bearer ")
     assert credential["token"] == "..." + token[-6:]
     assert pool["counts"] == {"ok": 1, "cooling": 0, "invalid": 0, "captcha": 0}
+    assert pool["workers"][0]["notes"] == []
     assert pool["upstream"]["web"] == {"dialect": "2025", "dialect_source": "/api/config answered 404",
                                        "ready": True, "reason": "ok"}
 

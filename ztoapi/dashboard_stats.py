@@ -2,8 +2,13 @@
 
 Counts (requests, failures, tokens) are all-time, from the store's totals; rates and percentiles
 come from the records of the last hour. Latency percentiles cover completions (records with a
-model): a model listing or a request refused before it named one would only drag them down."""
+model): a model listing or a request refused before it named one would only drag them down.
+
+Records keep the model name a client typed ("glm4.5", an operator's alias); the per-model rows
+are the catalogue's models, each name mapped through the catalogue when the figures are read, so
+old records group with new ones."""
 import math
+from dataclasses import replace
 
 from ztoapi.store import failed
 
@@ -80,6 +85,43 @@ def breakdown(counts_by_name, records, field):
     return sorted(rows, key=lambda row: (-row["requests"], row["name"]))
 
 
+def by_model(counts_by_name, records, model_of):
+    """The per-model rows, one per catalogue model: `model_of` maps a recorded name to the id of
+    the model it resolves to; each row lists, as `aliases`, the other names it was asked for by."""
+    merged, aliases = {}, {}
+    for name, counts in counts_by_name.items():
+        model = model_of(name)
+        total = merged.setdefault(model, dict.fromkeys(COUNTS, 0))
+        for count in COUNTS:
+            total[count] += counts[count]
+        if name != model:
+            aliases.setdefault(model, set()).add(name)
+    regrouped = [{**rec, "model": model_of(rec["model"])} for rec in completions(records)]
+    return [{**row, "aliases": sorted(aliases.get(row["name"], ()))}
+            for row in breakdown(merged, regrouped, "model")]
+
+
+def model_resolver(catalog):
+    """A function giving the id of the catalogue's model a recorded name resolves to: any spelling
+    or alias of a model gives its id, an operator's MODEL_ALIASES name (and its -Thinking/-Search
+    variant) the id of the model it points at; a name the catalogue does not know now stays."""
+    operator = {alias.lower() for alias, _ in catalog.aliases}
+    own = [model for model in catalog.models() if model.id.lower() not in operator]
+    resolved = {}
+
+    def model_of(name):
+        if name not in resolved:
+            model = catalog.find(name)
+            if model is None or any(model is listed for listed in own):
+                resolved[name] = model.id if model else name
+            else:   # an operator's alias: a copy of the model it points at under another id
+                shape = replace(model, id="", aliases=())
+                resolved[name] = next((listed.id for listed in own
+                                       if replace(listed, id="", aliases=()) == shape), model.id)
+        return resolved[name]
+    return model_of
+
+
 def unattributed(totals):
     """What no key accounts for: requests refused before a valid key was seen."""
     return {count: totals[count] - sum(row[count] for row in totals["by_key"].values())
@@ -95,8 +137,9 @@ def own_traffic(totals, records, name):
     return own, [rec for rec in records if rec.get("key") == name]
 
 
-def summary(totals, records, now):
-    """Everything /dashboard/api/summary shows, from store.totals() and store.since(WINDOW_SECONDS)."""
+def summary(totals, records, now, model_of=lambda name: name):
+    """Everything /dashboard/api/summary shows, from store.totals() and store.since(WINDOW_SECONDS);
+    `model_of` groups the per-model rows (see model_resolver)."""
     by_key = breakdown(totals["by_key"], records, "key")
     refused = unattributed(totals)
     if refused["requests"] > 0:
@@ -108,7 +151,7 @@ def summary(totals, records, now):
             "last_minute": window_stats(records, MINUTE, now),
             "last_hour": window_stats(records, WINDOW_SECONDS, now),
             "per_minute": per_minute(records, now),
-            "by_model": breakdown(totals["by_model"], records, "model"),
+            "by_model": by_model(totals["by_model"], records, model_of),
             "by_key": by_key}
 
 
@@ -123,15 +166,18 @@ def masked(token):
 
 
 def credential_pool(states_by_worker):
-    """The workers' credential pools, tokens masked, and how many credentials are in each state."""
+    """The workers' credential pools, tokens masked, how many credentials are in each state, and
+    each worker's notes (ztoapi.ops: why it has no guest, its last upstream failure)."""
     workers, counts = [], {"ok": 0, "cooling": 0, "invalid": 0, "captcha": 0}
     for worker, states in sorted(states_by_worker.items()):
         credentials = [{"token": masked(state.get("token", "")), "guest": bool(state.get("guest")),
                         "state": str(state.get("state", "")), "uses": state.get("uses", 0)}
-                       for state in states]
+                       for state in states if "note" not in state]
+        notes = [{"note": str(state["note"]), "state": str(state.get("state", "")),
+                  "time": state.get("time")} for state in states if "note" in state]
         for credential in credentials:
             counts[state_kind(credential["state"])] += 1
-        workers.append({"worker": worker, "credentials": credentials})
+        workers.append({"worker": worker, "credentials": credentials, "notes": notes})
     return {"workers": workers, "counts": counts}
 
 

@@ -1,6 +1,7 @@
 """/dashboard in headless Chromium, against the real server (gunicorn, 2 gevent workers) after known
-traffic: sign-in, figures equal to what was sent, the recent-requests table, self-refresh, small
-screens, no console errors and nothing secret in the page."""
+traffic: sign-in, figures equal to what was sent (per model as the catalogue's models), the
+recent-requests table, self-refresh, tables readable at 1280 px and on a phone, no console errors
+and nothing secret in the page."""
 import json
 import re
 import tempfile
@@ -18,8 +19,19 @@ from tests.e2e.browser import browser  # noqa: F401  (the session fixture)
 from tests.e2e.browser import open_page
 
 ALICE_KEY = "sk-alice-e2e-key"
+LONG_NAME = "integration-team-nightly-batch-runner-with-a-long-name"
+LONG_ALIAS = "operators-long-alias-for-the-flagship-model-of-this-gateway"   # MODEL_ALIASES → GLM-4.6
 AUTH = {"Authorization": f"Bearer {KEY}"}
-KEYS = {"default": KEY, "alice": ALICE_KEY, "wrong": "sk-not-a-key"}
+KEYS = {"default": KEY, "alice": ALICE_KEY, LONG_NAME: "sk-long-e2e-key", "wrong": "sk-not-a-key"}
+CATALOGUE = {LONG_ALIAS: "GLM-4.6"}   # the model a name is counted under
+VIEWPORTS = {"1280": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+TABLES = """() => [...document.querySelectorAll('table')].map(table => ({
+  body: table.tBodies[0].id,
+  fits: table.scrollWidth <= table.parentElement.clientWidth,
+  scrolls: ['auto', 'scroll'].includes(getComputedStyle(table.parentElement).overflowX)}))"""
+CUT_TEXT = """() => [...document.querySelectorAll('td .clip')]
+  .filter(text => text.scrollWidth > text.clientWidth)
+  .map(text => [text.textContent, text.title, getComputedStyle(text).textOverflow])"""
 
 
 class Traffic:
@@ -39,7 +51,8 @@ class Traffic:
         usage = (last_usage(response.text) if stream else response.json().get("usage")) \
             if response.status_code == 200 else None
         self.sent.append({"id": response.headers["x-request-id"], "status": response.status_code,
-                          "key": name if known else None, "model": model if known else None,
+                          "key": name if known else None,
+                          "model": CATALOGUE.get(model, model) if known else None,
                           "tokens_in": usage["prompt_tokens"] if usage else 0,
                           "tokens_out": usage["completion_tokens"] if usage else 0})
         return response
@@ -84,7 +97,8 @@ def pool_tokens(base):
 def dashboard_server(fake):
     process, base = start_gunicorn({
         "UPSTREAM_URL": f"{fake.url}/api/chat/completions", "DEFAULT_KEY": KEY,
-        "API_KEYS": f"alice:{ALICE_KEY}", "WEB_CONCURRENCY": "2",
+        "API_KEYS": f"alice:{ALICE_KEY},{LONG_NAME}:{KEYS[LONG_NAME]}", "MODEL_ALIASES": f"{LONG_ALIAS}=GLM-4.6",
+        "WEB_CONCURRENCY": "2",
         "DATA_DIR": tempfile.mkdtemp(prefix="ztoapi-dashboard-")})
     yield base
     stop_gunicorn(process)
@@ -92,15 +106,17 @@ def dashboard_server(fake):
 
 @pytest.fixture(scope="module")
 def traffic(dashboard_server, fake):
-    """5 completions that succeed (JSON and streams, two keys, two models) and 2 that fail, sent at
-    once; then model listings until both workers have served some (each reports its credential pool
-    after a request). The baseline is what start-up left: its readiness probe."""
+    """6 completions that succeed (JSON and streams, three keys, two models, one asked for by a
+    long alias of GLM-4.6) and 2 that fail, sent at once; then model listings until both workers
+    have served some (each reports its credential pool after a request). The baseline is what
+    start-up left: its readiness probe."""
     before = summary(dashboard_server)
     sent = Traffic(dashboard_server, before["totals"])
     sent.refused_before = sum(row["requests"] for row in before["by_key"] if row["name"] is None)
     calls = [("default", "GLM-4.5", False, "one"), ("default", "GLM-4.5", True, "two"),
              ("default", "GLM-4.6", False, "three four"), ("alice", "GLM-4.5", True, "five six seven"),
-             ("alice", "GLM-4.6", False, "eight"), ("wrong", "GLM-4.5", False, "refused"),
+             ("alice", "GLM-4.6", False, "eight"), (LONG_NAME, LONG_ALIAS, False, "nine"),
+             ("wrong", "GLM-4.5", False, "refused"),
              ("default", "GLM-4.6", False, '[[fake {"fault": "http500"}]]')]
     with ThreadPoolExecutor(len(calls)) as executor:
         list(executor.map(lambda call: sent.send(*call), calls))
@@ -152,11 +168,13 @@ def test_sign_in_form_then_the_figures_match_the_traffic(browser, dashboard_serv
 
 def test_breakdowns_count_each_model_and_key(browser, dashboard_server, traffic):
     with signed_in(browser, dashboard_server) as (page, errors):
-        models = {row[0]: row[1:3] for row in table(page, "by-model")}
+        models = {row[0].splitlines()[0]: row[1:3] for row in table(page, "by-model")}
         keys = {row[0]: row[1:3] for row in table(page, "by-key")}
         assert models == {model: [str(traffic.count(model=model)),
                                   str(traffic.count(model=model, failed=True))]
                           for model in ("GLM-4.5", "GLM-4.6")}
+        names = {row[0].splitlines()[0]: row[0] for row in table(page, "by-model")}
+        assert names == {"GLM-4.5": "GLM-4.5", "GLM-4.6": f"GLM-4.6\nas {LONG_ALIAS}"}   # counted as GLM-4.6
         assert keys["default"] == [str(traffic.count(key="default")), "1"]
         assert keys["alice"] == [str(traffic.count(key="alice")), "0"]
         assert keys["no valid key"] == [str(traffic.count(key=None) + traffic.refused_before)] * 2
@@ -218,6 +236,20 @@ def test_fits_a_phone_screen(browser, dashboard_server, traffic):
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0
         assert page.locator("#chart-requests svg").bounding_box()["width"] <= 390
+        assert errors == []
+
+
+@pytest.mark.parametrize("size", VIEWPORTS)
+def test_tables_are_readable_at_1280_px_and_on_a_phone(browser, dashboard_server, traffic, size):
+    with signed_in(browser, dashboard_server, viewport=VIEWPORTS[size]) as (page, errors):
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        tables = page.evaluate(TABLES)
+        assert [shown["body"] for shown in tables] == ["by-model", "by-key", "requests-body"]
+        assert all(shown["fits"] or shown["scrolls"] for shown in tables)
+        assert all(shown["fits"] for shown in tables), "long names are cut, not the columns"
+        cut = page.evaluate(CUT_TEXT)
+        assert [LONG_NAME, LONG_NAME, "ellipsis"] in cut
+        assert all(title == text and overflow == "ellipsis" for text, title, overflow in cut)
         assert errors == []
 
 

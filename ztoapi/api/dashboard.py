@@ -149,7 +149,8 @@ def summary():
     totals, records = store.totals(), store.since(dashboard_stats.WINDOW_SECONDS)
     if not g.viewer.everything:
         totals, records = dashboard_stats.own_traffic(totals, records, g.viewer.name)
-    stats = dashboard_stats.summary(totals, records, time.time())
+    model_of = dashboard_stats.model_resolver(current_app.extensions["catalog"])
+    stats = dashboard_stats.summary(totals, records, time.time(), model_of)
     return {**stats, "viewer": g.viewer.name, "scope": g.viewer.scope}
 
 
@@ -163,9 +164,12 @@ def recent_requests():
 
 @api.get("/credentials")
 def credentials():
-    """Every worker's credential pool (for a viewer who sees everything), and the upstream as this
-    worker sees it."""
-    states = current_app.extensions["store"].credentials() if g.viewer.everything else {}
+    """Every worker's credential pool (for a viewer who sees everything), this worker's published
+    first (so it shows before its first request), and the upstream as this worker sees it."""
+    states = {}
+    if g.viewer.everything:
+        current_app.extensions["credential_reporter"]()
+        states = current_app.extensions["store"].credentials()
     pools = dashboard_stats.credential_pool(states)
     web = current_app.extensions["zai"].status()
     return {**pools, "upstream": {"web": {"dialect": web["dialect"], "dialect_source": web["dialect_source"],

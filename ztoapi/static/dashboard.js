@@ -75,6 +75,27 @@
 
   function pill(text, kind) { return el("span", "pill pill-" + kind, text); }
 
+  /* Text that may be long (names, agents, error codes): cut to the cell with an ellipsis, whole
+     in the tooltip. */
+  function clipped(className, text) {
+    var node = el("span", "clip" + (className ? " " + className : ""), text);
+    node.title = text;
+    return node;
+  }
+
+  function textCell(row, content) { cell(row, null, "text").appendChild(content); }
+
+  /* Each cell gets its column's heading as data-label: narrow screens show rows as cards. */
+  function labelCells(body) {
+    var headings = Array.prototype.map.call(body.parentNode.tHead.rows[0].cells,
+                                            function (th) { return th.textContent; });
+    Array.prototype.forEach.call(body.rows, function (row) {
+      Array.prototype.forEach.call(row.cells, function (td, index) {
+        if (td.colSpan === 1) td.dataset.label = headings[index];
+      });
+    });
+  }
+
   // ---- tooltip ----------------------------------------------------------------------------
 
   var tooltip = byId("tooltip");
@@ -351,10 +372,15 @@
     var most = Math.max.apply(null, rows.map(function (r) { return r.requests; })) || 1;
     rows.forEach(function (item) {
       var row = el("tr");
-      var name = cell(row, null);
+      var name = cell(row, null, "name");
       var share = el("div", "share");
       var refused = item.name === null;   // requests refused before a valid key was seen
-      share.appendChild(el("span", refused ? "faint" : null, refused ? "no valid key" : item.name));
+      var label = el("span", "share-name");
+      label.appendChild(clipped(refused ? "faint" : null, refused ? "no valid key" : item.name));
+      if (item.aliases && item.aliases.length) {   // the names a model was asked for by
+        label.appendChild(clipped("aliases", "as " + item.aliases.join(", ")));
+      }
+      share.appendChild(label);
       var bar = el("span", "share-bar");
       var fill = el("span", "share-fill");
       fill.style.width = (100 * item.requests / most) + "%";
@@ -370,6 +396,7 @@
       cell(row, ms(item.ttft_p50_ms), "num");
       body.appendChild(row);
     });
+    labelCells(body);
   }
 
   function statusKind(status) {
@@ -393,8 +420,8 @@
       row.dataset.requestId = r.request_id;
       var time = cell(row, clock(r.time, true), "muted");
       time.title = new Date(r.time * 1000).toLocaleString() + " · " + r.request_id;
-      cell(row, r.key === null ? "—" : r.key, r.key === null ? "faint" : null);
-      cell(row, r.model === null ? r.method + " " + r.path : r.model, r.model === null ? "faint mono" : null);
+      textCell(row, r.key === null ? clipped("faint", "—") : clipped(null, r.key));
+      textCell(row, r.model === null ? clipped("faint mono", r.method + " " + r.path) : clipped(null, r.model));
       cell(row, r.stream === null ? "—" : (r.stream ? "stream" : "json"), r.stream ? null : "muted");
       var kind = r.error && r.status < 400 ? "warn" : statusKind(r.status);   // a stream that broke late
       cell(row, null).appendChild(pill(String(r.status), kind));
@@ -402,11 +429,11 @@
       cell(row, ms(r.ttft_ms), "num");
       var tokens = r.tokens_in || r.tokens_out ? count(r.tokens_in) + " → " + count(r.tokens_out) : "—";
       cell(row, tokens, "num");
-      var client = cell(row, r.client || "—", "client");
-      client.title = r.client || "";
-      cell(row, r.error || "", "error-code mono");
+      textCell(row, clipped("client", r.client || "—"));
+      textCell(row, clipped("error-code mono", r.error || ""));
       body.appendChild(row);
     });
+    labelCells(body);
   }
 
   function credentialKind(state) {
@@ -414,7 +441,7 @@
     return state.indexOf("invalid") === 0 ? "fail" : "warn";
   }
 
-  function renderCredentials(pool) {
+  function renderCredentials(pool, scope) {
     var box = byId("credentials");
     clear(box);
     var counts = pool.counts;
@@ -424,13 +451,17 @@
     setText("upstream-state", "chat.z.ai, " + web.dialect + " dialect (" + web.dialect_source + ")" +
             (web.ready ? "" : " · not ready: " + web.reason));
     if (!pool.workers.length) {
-      box.appendChild(el("p", "empty", "No worker has reported its pool yet; each does after a request."));
+      box.appendChild(el("p", "empty", scope === "all" ? "No worker has reported its pool yet."
+                                                       : "The pool is shown to keys that see all traffic."));
       return;
     }
     pool.workers.forEach(function (worker) {
       var group = el("div");
       group.appendChild(el("p", "worker-name mono", "worker " + worker.worker));
-      if (!worker.credentials.length) group.appendChild(el("p", "empty", "no credential in use"));
+      var notes = worker.notes || [];
+      if (!worker.credentials.length && !notes.length) {
+        group.appendChild(el("p", "empty", "no credential in use"));
+      }
       worker.credentials.forEach(function (c) {
         var row = el("div", "credential");
         row.appendChild(el("span", "mono", c.token));
@@ -439,6 +470,13 @@
         stateCell.appendChild(pill(c.state, credentialKind(c.state)));
         row.appendChild(stateCell);
         row.appendChild(el("span", "credential-uses", count(c.uses) + " uses"));
+        group.appendChild(row);
+      });
+      notes.forEach(function (n) {   // why no guest is in the pool, the last upstream failure
+        var row = el("p", "credential-note");
+        row.appendChild(el("span", "credential-kind", n.note));
+        var when = n.time ? " · " + (n.note === "guest" ? "last tried " : "at ") + clock(n.time, true) : "";
+        row.appendChild(el("span", null, n.state + when));
         group.appendChild(row);
       });
       box.appendChild(group);
@@ -468,7 +506,7 @@
         state.credentials = results[2];
         renderSummary(state.summary);
         renderRequests(state.requests);
-        renderCredentials(state.credentials);
+        renderCredentials(state.credentials, state.summary.scope);
         byId("live-dot").className = "live-dot " + (state.paused ? "" : "on");
         setText("updated", (state.paused ? "Paused · updated " : "Live · updated ") +
                 clock(state.summary.now, true));
