@@ -9,7 +9,7 @@ from tests.conftest import KEY
 from tests.conftest import settings_for
 from tests.fakezai import make_user_token
 from ztoapi import create_app
-from ztoapi.anthropic.stops import StopSequences
+from ztoapi.anthropic_messages.stops import StopSequences
 
 HEADERS = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
 USER = [{"role": "user", "content": "Hello 世界"}]

@@ -6,13 +6,13 @@ from gunicorn.http.errors import InvalidChunkSize
 
 from tests.conftest import AUTH
 from tests.conftest import KEY
-from ztoapi import schemas
-from ztoapi.anthropic.stops import StopSequences
-from ztoapi.chat.tools import check_tool_history
+from ztoapi import fairness
+from ztoapi.anthropic_messages.stops import StopSequences
 from ztoapi.errors import ApiError
-from ztoapi.schemas import ChatCompletionRequest
-from ztoapi.schemas import load_or_400
-from ztoapi.schemas import too_deep
+from ztoapi.openai_chat.schema import ChatCompletionRequest
+from ztoapi.pipeline.tools import check_tool_history
+from ztoapi.validation import load_or_400
+from ztoapi.validation import too_deep
 
 HEADERS = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
 USER = [{"role": "user", "content": "hi"}]
@@ -339,12 +339,12 @@ def test_tool_history_is_checked_with_one_comparison_per_call():
 
 def test_long_validation_lets_other_greenlets_run(monkeypatch):
     pauses = []
-    monkeypatch.setattr(schemas, "cooperative", lambda: True)
-    monkeypatch.setattr(schemas, "SLICE", 0)
+    monkeypatch.setattr(fairness, "cooperative", lambda: True)
+    monkeypatch.setattr(fairness, "SLICE", 0)
     monkeypatch.setattr("gevent.sleep", pauses.append)
     load_or_400(ChatCompletionRequest(), {"model": "m", "messages": USER * 2048})
     assert len(pauses) >= 2048
-    assert set(pauses) == {schemas.PAUSE} and schemas.PAUSE > 0
+    assert set(pauses) == {fairness.PAUSE} and fairness.PAUSE > 0
 
 
 # ------------------------------------------------------------------ the body itself

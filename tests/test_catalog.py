@@ -5,8 +5,8 @@ import pytest
 from config.settings import Settings
 from ztoapi.catalog import Catalog
 from ztoapi.catalog import parse_aliases
-from ztoapi.chat.request import chat_request
 from ztoapi.errors import ApiError
+from ztoapi.pipeline.request import chat_request
 from ztoapi.zai.models import MODELS_2025 as MODELS
 from ztoapi.zai.models import MODELS_2026
 from ztoapi.zai.models import RETIRED

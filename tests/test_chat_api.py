@@ -358,7 +358,7 @@ def test_client_gone_check_works_past_descriptor_1024():
     import os
     import resource
     import socket
-    from ztoapi.chat.completions import client_gone_check
+    from ztoapi.pipeline.reading import client_gone_check
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < 2100:
         pytest.skip("cannot open descriptors past 2048 here")

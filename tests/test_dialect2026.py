@@ -12,13 +12,7 @@ import responses
 from responses import matchers
 
 from config.settings import Settings
-from ztoapi.catalog import Catalog
-from ztoapi.chat.request import chat_request
-from ztoapi.errors import ApiError
-from ztoapi.zai.client import ZaiClient
-from ztoapi.zai.models import MODELS_2026
-from ztoapi.zai.models import RETIRED
-from ztoapi.zai.signing import sign
+from tests.zai_mock import Clock
 from tests.zai_mock import GUEST_ID
 from tests.zai_mock import GUEST_TOKEN
 from tests.zai_mock import SSE_TYPE
@@ -26,10 +20,16 @@ from tests.zai_mock import T1
 from tests.zai_mock import T1_ID
 from tests.zai_mock import T2
 from tests.zai_mock import USER_TOKEN
-from tests.zai_mock import Clock
 from tests.zai_mock import read_all
 from tests.zai_mock import sent_query
 from tests.zai_mock import sse
+from ztoapi.catalog import Catalog
+from ztoapi.errors import ApiError
+from ztoapi.pipeline.request import chat_request
+from ztoapi.zai.client import ZaiClient
+from ztoapi.zai.models import MODELS_2026
+from ztoapi.zai.models import RETIRED
+from ztoapi.zai.signing import sign
 
 ORIGIN = "https://upstream.test"
 HOME = f"{ORIGIN}/"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ztoapi.chat.thinking import Shaper
+from ztoapi.pipeline.thinking import Shaper
 from ztoapi.zai.document import Document
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "zai-glm46-thinking.sse"

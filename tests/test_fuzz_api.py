@@ -34,7 +34,7 @@ from tests.conftest import settings_for
 from tests.conftest import start_gunicorn
 from tests.conftest import stop_gunicorn
 from ztoapi import create_app
-from ztoapi.anthropic.schema import MAX_TOKENS
+from ztoapi.anthropic_messages.schema import MAX_TOKENS
 
 LONG = int(os.environ.get("FUZZ_EXAMPLES", "0"))
 TARGET = os.environ.get("FUZZ_TARGET", "wsgi")

@@ -11,15 +11,15 @@ from tests.conftest import KEY
 from tests.e2e.test_docs_examples import CURL_NON_STREAMING
 from tests.e2e.test_docs_examples import PYTHON_EXAMPLE
 from ztoapi import docs_page
-from ztoapi.anthropic.request import openai_body
-from ztoapi.anthropic.schema import MessagesRequest
+from ztoapi.anthropic_messages.request import openai_body
+from ztoapi.anthropic_messages.schema import MessagesRequest
 from ztoapi.catalog import Catalog
 from ztoapi.catalog import Model
-from ztoapi.chat.request import chat_request
 from ztoapi.errors import ApiError
+from ztoapi.openai_chat.schema import ChatCompletionRequest
 from ztoapi.openapi import built
-from ztoapi.schemas import ChatCompletionRequest
-from ztoapi.schemas import load_or_400
+from ztoapi.pipeline.request import chat_request
+from ztoapi.validation import load_or_400
 
 JS_EXAMPLE = (Path(__file__).resolve().parent / "js" / "docs_example.js").read_text()
 PATHS = {"/v1/chat/completions", "/v1/models", "/v1/models/{model}", "/v1/messages",

@@ -16,12 +16,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from tests.fakezai import stream
-from ztoapi.chat.thinking import Shaper
-from ztoapi.chat.tools import ToolCallParser
 from ztoapi.errors import ApiError
+from ztoapi.pipeline.thinking import Shaper
+from ztoapi.pipeline.tools import ToolCallParser
 from ztoapi.zai.document import ANSWER
-from ztoapi.zai.document import REASONING
 from ztoapi.zai.document import Document
+from ztoapi.zai.document import REASONING
 from ztoapi.zai.reply import ZaiStream as Reply
 
 LONG = int(os.environ.get("FUZZ_EXAMPLES", "0"))

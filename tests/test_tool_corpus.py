@@ -46,7 +46,7 @@ MAX_OUTPUT = 2000          # splitting at every boundary is O(n²) feeds: keep t
 
 
 def parser_class():
-    from ztoapi.chat.tools import ToolCallParser
+    from ztoapi.pipeline.tools import ToolCallParser
     return ToolCallParser
 
 

@@ -24,12 +24,12 @@ from responses import matchers
 
 from config.settings import Settings
 from ztoapi.catalog import Catalog
-from ztoapi.zai.models import MODELS_2025
-from ztoapi.chat.request import chat_request
 from ztoapi.errors import ApiError
+from ztoapi.pipeline.request import chat_request
+from ztoapi.upstream.reply import QUIET
 from ztoapi.zai.client import ZaiClient
 from ztoapi.zai.credentials import Credential
-from ztoapi.upstream.reply import QUIET
+from ztoapi.zai.models import MODELS_2025
 from ztoapi.zai.signing import secret_bytes
 from ztoapi.zai.signing import sign
 from ztoapi.zai.version import FALLBACK

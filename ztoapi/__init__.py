@@ -60,15 +60,19 @@ def register_hooks(app):
 
 
 def register_routes(app, settings):
-    from ztoapi.api import anthropic
+    """The three client protocols over the one pipeline, the model list they share, and the
+    operational pages."""
+    from ztoapi.anthropic_messages import views as anthropic_messages
     from ztoapi.api import dashboard
     from ztoapi.api import docs
     from ztoapi.api import health
-    from ztoapi.api import openai
+    from ztoapi.api import models
+    from ztoapi.openai_chat import views as openai_chat
 
-    app.register_blueprint(openai.bp, url_prefix="/v1")
-    app.register_blueprint(anthropic.bp, url_prefix="/v1")
-    app.register_blueprint(anthropic.bp, url_prefix="/anthropic/v1", name="anthropic_prefixed")
+    app.register_blueprint(openai_chat.bp, url_prefix="/v1")
+    app.register_blueprint(anthropic_messages.bp, url_prefix="/v1")
+    app.register_blueprint(anthropic_messages.bp, url_prefix="/anthropic/v1", name="anthropic_prefixed")
+    app.register_blueprint(models.bp, url_prefix="/v1")
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
     if settings.dashboard_enabled:

@@ -1,4 +1,6 @@
-"""The one error type, and the handlers that turn every failure into the OpenAI error envelope."""
+"""The one error type, and the one place that writes every failure in its caller's envelope:
+Anthropic's for the Messages API (and /v1/models asked with `anthropic-version`), OpenAI's for
+everything else."""
 import logging
 
 import orjson
@@ -18,6 +20,7 @@ TYPES_BY_STATUS = {400: "invalid_request_error", 401: "invalid_request_error",
 
 
 ANTHROPIC_PATHS = ("/v1/messages", "/anthropic/")
+MODELS_PATH = "/v1/models"
 
 
 class ApiError(Exception):
@@ -49,15 +52,29 @@ class ApiError(Exception):
         return {"error": {"message": self.message, "type": self.type,
                           "param": self.param, "code": self.code}}
 
-    def response(self):
-        self.note()
-        return Response(orjson.dumps(self.body()), status=self.status, headers=self.headers,
-                        mimetype="application/json")
+
+def protocol_of(path, headers):
+    """The client protocol a request speaks: "anthropic", "openai" or None (not an API route)."""
+    if path.startswith(ANTHROPIC_PATHS):
+        return "anthropic"
+    if path.startswith(MODELS_PATH) and "anthropic-version" in headers:
+        return "anthropic"
+    return "openai" if path.startswith("/v1/") else None
+
+
+def error_response(error):
+    """The Response for `error`, in the envelope of the protocol the request speaks."""
+    from ztoapi.anthropic_messages.errors import error_body as anthropic_body
+
+    error.note()
+    anthropic = protocol_of(request.path, request.headers) == "anthropic"
+    body = anthropic_body(error) if anthropic else error.body()
+    return Response(orjson.dumps(body), status=error.status, headers=error.headers,
+                    mimetype="application/json")
 
 
 def register_error_handlers(app):
-    """Every error leaves the app as the OpenAI envelope."""
-    app.register_error_handler(ApiError, ApiError.response)
+    app.register_error_handler(ApiError, error_response)
     app.register_error_handler(HTTPException, _http_exception)
     app.register_error_handler(Exception, _unexpected)
 
@@ -76,12 +93,9 @@ def _http_exception(error):
         failure = ApiError(413, "The request body is too large.", code="request_too_large")
     else:
         failure = ApiError(error.code or 500, error.description or error.name)
-    if request.path.startswith(ANTHROPIC_PATHS):   # Anthropic clients read their own envelope
-        from ztoapi.anthropic.errors import error_response
-        return error_response(failure)
-    return failure.response()
+    return error_response(failure)
 
 
 def _unexpected(error):
     log.exception("unexpected error on %s %s", request.method, request.path)
-    return ApiError(500, "The server had an error while processing your request.").response()
+    return error_response(ApiError(500, "The server had an error while processing your request."))

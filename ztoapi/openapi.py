@@ -8,32 +8,32 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 
 from ztoapi import response_schemas as out
-from ztoapi.anthropic import schema as anthropic
-from ztoapi.anthropic.schema import BLOCK_SCHEMAS
-from ztoapi.anthropic.schema import Blocks
-from ztoapi.anthropic.schema import CountTokensRequest
-from ztoapi.anthropic.schema import MessagesRequest
-from ztoapi.anthropic.schema import non_empty_string
-from ztoapi.anthropic.schema import stop_sequence_length
-from ztoapi.schemas import IMAGE_DETAILS
-from ztoapi.schemas import MAX_DEPTH
-from ztoapi.schemas import MAX_IMAGES
-from ztoapi.schemas import MAX_NAME
-from ztoapi.schemas import MAX_PARTS
-from ztoapi.schemas import MAX_STOP
-from ztoapi.schemas import ChatCompletionRequest
-from ztoapi.schemas import Content
-from ztoapi.schemas import Items
-from ztoapi.schemas import Typed
-from ztoapi.schemas import function_name
-from ztoapi.schemas import non_empty_array
+from ztoapi.anthropic_messages import schema as anthropic
+from ztoapi.anthropic_messages.schema import BLOCK_SCHEMAS
+from ztoapi.anthropic_messages.schema import Blocks
+from ztoapi.anthropic_messages.schema import CountTokensRequest
+from ztoapi.anthropic_messages.schema import MessagesRequest
+from ztoapi.anthropic_messages.schema import non_empty_string
+from ztoapi.anthropic_messages.schema import stop_sequence_length
+from ztoapi.openai_chat.schema import ChatCompletionRequest
+from ztoapi.openai_chat.schema import Content
+from ztoapi.openai_chat.schema import IMAGE_DETAILS
+from ztoapi.openai_chat.schema import MAX_STOP
+from ztoapi.validation import Items
+from ztoapi.validation import MAX_DEPTH
+from ztoapi.validation import MAX_IMAGES
+from ztoapi.validation import MAX_NAME
+from ztoapi.validation import MAX_PARTS
+from ztoapi.validation import Typed
+from ztoapi.validation import function_name
+from ztoapi.validation import non_empty_array
 
 KIND_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
               dict: "object"}
 VALIDATOR_PROPERTIES = {non_empty_array: {"minItems": 1}, non_empty_string: {"minLength": 1},
                         function_name: {"pattern": f"^[A-Za-z0-9_-]{{1,{MAX_NAME}}}$"},
                         stop_sequence_length: {"maxLength": anthropic.MAX_STOP_LENGTH}}
-NAME_PREFIXES = {"ztoapi.schemas": "Chat", "ztoapi.anthropic.schema": "Anthropic"}
+NAME_PREFIXES = {"ztoapi.openai_chat.schema": "Chat", "ztoapi.anthropic_messages.schema": "Anthropic"}
 REF = "#/components/schemas/"
 NOT_NULL = {"not": {"type": "null"}}
 STRING = {"type": "string"}
@@ -91,7 +91,7 @@ ANTHROPIC_UNSAID = (
     f"more than {anthropic.MAX_IMAGES} images in all; free-form objects (`input_schema`, `input`, "
     f"`metadata`) nested more than {MAX_DEPTH} levels deep; a `tool_result` answering no "
     "`tool_use` of the turn before, or a `tool_use` left unanswered.")
-# What the validators (ztoapi.schemas, ztoapi.anthropic.schema) check across fields, or beyond
+# What the validators (ztoapi.openai_chat.schema, ztoapi.anthropic_messages.schema) check across fields, or beyond
 # one field, as JSON Schema: by component, `properties` replace a field's generated schema and
 # other keywords are added. REQUEST_RULES and the validators must accept the same requests
 # (tests/test_openapi.py and the schemathesis runs of tests/test_fuzz_api.py hold them to it).
@@ -254,7 +254,7 @@ def block_schema(converter, kind):
 
 
 def validator_properties(validator, nullable):
-    """Limits set by ztoapi.schemas' validator factories, read from their closures."""
+    """Limits set by ztoapi.validation's validator factories, read from their closures."""
     name = getattr(validator, "__qualname__", "")
     if name == "between.<locals>.validate":
         bounds = inspect.getclosurevars(validator).nonlocals

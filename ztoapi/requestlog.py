@@ -17,7 +17,7 @@ from flask import current_app
 from flask import g
 from flask import request
 
-from ztoapi.errors import ANTHROPIC_PATHS
+from ztoapi.errors import protocol_of
 
 log = logging.getLogger("ztoapi.access")
 CLIENT_CHARS = 60
@@ -82,17 +82,13 @@ def request_record(response):
     summary = g.get("summary", {})
     client_key = g.get("client_key")
     return {"time": g.get("wall_started") or time.time(), "request_id": response.headers["x-request-id"],
-            "method": request.method, "path": request.path, "api": summary.get("api") or api_of(request.path),
+            "method": request.method, "path": request.path, "api": summary.get("api") or protocol_of(request.path, request.headers),
             "key": client_key.name if client_key else None, "model": summary.get("model"),
             "stream": summary.get("stream"), "status": response.status_code,
             "client": request.headers.get("User-Agent", "")[:CLIENT_CHARS],
             "error": g.get("error_code")}
 
 
-def api_of(path):
-    if path.startswith(ANTHROPIC_PATHS):
-        return "anthropic"
-    return "openai" if path.startswith("/v1/") else None
 
 
 class Finish:

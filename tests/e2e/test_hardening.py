@@ -273,7 +273,7 @@ def test_a_trickled_chunked_body_is_cut_at_the_deadline(hardened):
     response = read_all(sock, seconds=READ_TIMEOUT + 4)
     sock.close()
     status, headers, error = envelope(response)
-    # 408 from the read deadline; raw_body (ztoapi/api/openai.py) reports failed chunked reads as 400
+    # 408 from the read deadline; raw_body (ztoapi/requestbody.py) reports failed chunked reads as 400
     assert status in (400, 408) and headers["connection"] == "close"
     assert time.monotonic() - started <= READ_TIMEOUT + 1.5
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from datetime import timezone
 from urllib.parse import urlsplit
 
-from ztoapi.schemas import breathe
+from ztoapi.fairness import breathe
 from ztoapi.zai.browser import BROWSER_HEADERS
 from ztoapi.zai.signing import secret_bytes
 

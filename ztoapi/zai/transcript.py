@@ -14,7 +14,7 @@ folded into a transcript in GLM's own chat-template markup, each turn a role lin
     And 3+3?
 
 System and developer messages keep their place in the conversation; tool calls and tool results
-arrive already written as text by the tool-calling emulation (ztoapi.chat.tools). Images of the
+arrive already written as text by the tool-calling emulation (ztoapi.pipeline.tools). Images of the
 last user message travel as image parts next to the text; images of earlier turns become "[image]".
 
 The role lines are GLM's chat-template markers written as plain text. Whether chat.z.ai turns them
@@ -22,7 +22,7 @@ into GLM's special tokens inside a user message is not known; if it does, a turn
 holds such a line (a web page returned by a tool, say) could pose as another turn. The content is
 passed as it is, like everything a client sends.
 """
-from ztoapi.schemas import breathe
+from ztoapi.fairness import breathe
 
 SYSTEM = "<|system|>"
 USER = "<|user|>"

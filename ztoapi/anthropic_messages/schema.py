@@ -1,29 +1,29 @@
-"""Request schemas for POST /v1/messages and /v1/messages/count_tokens (problems as in ztoapi.schemas)."""
+"""Request schemas for POST /v1/messages and /v1/messages/count_tokens (problems as in ztoapi.validation)."""
 from marshmallow import EXCLUDE
 from marshmallow import Schema
 from marshmallow import ValidationError
 from marshmallow import fields
 from marshmallow import validates_schema
 
-from ztoapi.schemas import OBJECT_EXPECTED
-from ztoapi.schemas import REQUIRED
-from ztoapi.schemas import Boolean
-from ztoapi.schemas import Decimal
-from ztoapi.schemas import Integer
-from ztoapi.schemas import Items
-from ztoapi.schemas import Object
-from ztoapi.schemas import String
-from ztoapi.schemas import at_most
-from ztoapi.schemas import between
-from ztoapi.schemas import count_parts
-from ztoapi.schemas import block_type
-from ztoapi.schemas import each_item
-from ztoapi.schemas import function_name
-from ztoapi.schemas import non_empty_array
-from ztoapi.schemas import one_of
-from ztoapi.schemas import problem
-from ztoapi.schemas import supported
-from ztoapi.schemas import type_name
+from ztoapi.validation import Boolean
+from ztoapi.validation import Decimal
+from ztoapi.validation import Integer
+from ztoapi.validation import Items
+from ztoapi.validation import OBJECT_EXPECTED
+from ztoapi.validation import Object
+from ztoapi.validation import REQUIRED
+from ztoapi.validation import String
+from ztoapi.validation import at_most
+from ztoapi.validation import between
+from ztoapi.validation import block_type
+from ztoapi.validation import count_parts
+from ztoapi.validation import each_item
+from ztoapi.validation import function_name
+from ztoapi.validation import non_empty_array
+from ztoapi.validation import one_of
+from ztoapi.validation import problem
+from ztoapi.validation import supported
+from ztoapi.validation import type_name
 
 IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 MIN_THINKING_BUDGET = 1024

@@ -1,13 +1,16 @@
-"""OpenAI output: chat.completion.chunk SSE bytes and chat.completion bodies."""
+"""OpenAI Chat Completions output: chat.completion.chunk SSE bytes and chat.completion bodies."""
 import secrets
 import time
 
 import orjson
 
+from ztoapi.pipeline.tools import unfenced
 from ztoapi.upstream import ANSWER
 from ztoapi.upstream import REASONING
+from ztoapi.upstream import TOOL_CALL
 
 DONE = b"data: [DONE]\n\n"
+KEEPALIVE = b": keep-alive\n\n"
 
 
 def new_completion_id():
@@ -30,14 +33,6 @@ def openai_usage(usage, sent=None):
     return {"prompt_tokens": prompt, "completion_tokens": completion,
             "total_tokens": prompt + completion, "prompt_tokens_details": {"cached_tokens": cached},
             "completion_tokens_details": {"reasoning_tokens": reasoning}}
-
-
-def citations(sources):
-    """Search sources as a readable Markdown list to close the answer with."""
-    if not sources:
-        return ""
-    lines = "\n".join(f"{n}. [{source['title']}]({source['url']})" for n, source in enumerate(sources, 1))
-    return f"\n\nSources:\n{lines}"
 
 
 def _count(value):
@@ -99,6 +94,49 @@ class ChunkEncoder:
 
     def _delta(self, field, texts):
         return self.prefix + orjson.dumps({field: "".join(texts)}) + self.suffix
+
+
+class ChatEncoder:
+    """One reply as chat.completion.chunk events, or as one chat.completion (see pipeline.relay)."""
+
+    keepalive = KEEPALIVE
+    stopped = False
+
+    def __init__(self, chat, created=None):
+        self.chat = chat
+        self.id = new_completion_id()
+        self.chunks = ChunkEncoder(self.id, chat.requested_model, chat.include_usage, created,
+                                   tools=bool(chat.tools))
+        self.fields, self.calls = {}, []
+
+    def start(self):
+        return self.chunks.first()
+
+    def feed(self, pairs):
+        return self.chunks.deltas(pairs)
+
+    def finish(self, reply):
+        tail = self.chunks.finish("tool_calls" if self.chunks.calls else "stop")
+        if self.chat.include_usage:
+            tail += self.chunks.usage(reply.usage, reply.sent)
+        return tail + DONE
+
+    def failed(self, error):
+        return error_event(error)
+
+    def collect(self, pairs):
+        for field, value in pairs:
+            if field == TOOL_CALL:
+                self.calls.append(value)
+            else:
+                self.fields.setdefault(field, []).append(value)
+
+    def body(self, reply):
+        joined = {field: "".join(texts) for field, texts in self.fields.items()}
+        if self.chat.json_output and "content" in joined:
+            joined["content"] = unfenced(joined["content"])
+        return completion_body(self.id, self.chat.requested_model, joined, reply.usage, reply.sent,
+                               self.calls)
 
 
 def error_event(error):

@@ -1,7 +1,7 @@
 """Anthropic Messages requests as the OpenAI-shaped bodies the chat pipeline reads."""
 import orjson
 
-from ztoapi.schemas import breathe
+from ztoapi.fairness import breathe
 
 TOOL_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
 FORWARDED = ("temperature", "top_p", "max_tokens")

@@ -1,31 +1,27 @@
-"""The Anthropic Messages API, under /v1 and /anthropic/v1; every error in Anthropic's shape."""
-import logging
-
+"""POST /v1/messages and /v1/messages/count_tokens (also under /anthropic/v1)."""
 from flask import Blueprint
 from flask import current_app
 from flask import g
 from flask import request
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import HTTPException
 
 from ztoapi import auth
-from ztoapi.anthropic.errors import error_response
-from ztoapi.anthropic.request import openai_body
-from ztoapi.anthropic.respond import respond
-from ztoapi.anthropic.schema import CountTokensRequest
-from ztoapi.anthropic.schema import MessagesRequest
-from ztoapi.anthropic.tokens import prompt_tokens
-from ztoapi.api.openai import json_body
-from ztoapi.chat.completions import Waits
-from ztoapi.chat.completions import client_gone_check
-from ztoapi.chat.request import chat_request
-from ztoapi.chat.request import check_images_allowed
-from ztoapi.chat.request import prepare
+from ztoapi.anthropic_messages.encoder import MessageEncoder
+from ztoapi.anthropic_messages.request import openai_body
+from ztoapi.anthropic_messages.schema import CountTokensRequest
+from ztoapi.anthropic_messages.schema import MessagesRequest
+from ztoapi.anthropic_messages.tokens import prompt_tokens
 from ztoapi.errors import ApiError
-from ztoapi.schemas import load_or_400
+from ztoapi.pipeline.reading import Waits
+from ztoapi.pipeline.reading import client_gone_check
+from ztoapi.pipeline.relay import respond
+from ztoapi.pipeline.request import chat_request
+from ztoapi.pipeline.request import check_images_allowed
+from ztoapi.pipeline.request import prepare
+from ztoapi.requestbody import json_body
+from ztoapi.validation import load_or_400
 
-log = logging.getLogger("ztoapi")
-bp = Blueprint("anthropic", __name__)
+bp = Blueprint("anthropic_messages", __name__)
 messages_schema = MessagesRequest()
 count_schema = CountTokensRequest()
 MISSING_KEY = "x-api-key header is required (or Authorization: Bearer <key>)."
@@ -40,22 +36,6 @@ def check_api_key():
     auth.check_access(request.headers)
 
 
-@bp.errorhandler(ApiError)
-def api_error(error):
-    return error_response(error)
-
-
-@bp.errorhandler(HTTPException)
-def http_error(error):
-    return error_response(ApiError(error.code or 500, error.description or error.name))
-
-
-@bp.errorhandler(Exception)
-def unexpected(error):
-    log.exception("unexpected error on %s %s", request.method, request.path)
-    return error_response(ApiError(500, "The server had an error while processing your request."))
-
-
 @bp.post("/messages")
 def create_message():
     settings = current_app.config["SETTINGS"]
@@ -66,8 +46,8 @@ def create_message():
                    pipeline_headers(request.headers))
     g.summary = {"api": "anthropic", "model": chat.requested_model, "stream": chat.stream}
     waits = Waits(settings, client_gone_check(request.environ))
-    return respond(chat, extensions["upstream"], waits, g.outcome, body.get("stop_sequences"),
-                   body["max_tokens"])
+    encoder = MessageEncoder(chat, body.get("stop_sequences"), body["max_tokens"])
+    return respond(chat, extensions["upstream"], encoder, waits, g.outcome)
 
 
 @bp.post("/messages/count_tokens")

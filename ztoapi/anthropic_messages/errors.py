@@ -1,7 +1,4 @@
 """ApiError in Anthropic's shape: {"type": "error", "error": {"type", "message"}}, same status."""
-import orjson
-from flask import Response
-
 TYPES_BY_STATUS = {400: "invalid_request_error", 401: "authentication_error",
                    403: "permission_error", 404: "not_found_error", 413: "request_too_large",
                    429: "rate_limit_error", 529: "overloaded_error"}
@@ -14,8 +11,3 @@ def error_type(status):
 def error_body(error):
     return {"type": "error", "error": {"type": error_type(error.status), "message": error.message}}
 
-
-def error_response(error):
-    error.note()
-    return Response(orjson.dumps(error_body(error)), status=error.status, headers=error.headers,
-                    mimetype="application/json")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import orjson
 
 from ztoapi.errors import ApiError
-from ztoapi.schemas import breathe
+from ztoapi.fairness import breathe
 
 ID_ALPHABET = string.ascii_letters + string.digits
 FENCE = "```"

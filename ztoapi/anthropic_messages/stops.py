@@ -5,7 +5,7 @@ step (plus failure steps, fewer in all than the characters), however many sequen
 however the answer is split into chunks. The automaton's state is the longest end of the text so
 far that begins a sequence: exactly the text to hold back.
 """
-from ztoapi.schemas import breathe
+from ztoapi.fairness import breathe
 
 SHIFT = 21   # a state and a code point (at most 0x10FFFF) make one edge key: state << 21 | code point
 

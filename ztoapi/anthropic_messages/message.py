@@ -2,9 +2,9 @@
 import secrets
 import string
 
-from ztoapi.anthropic import tokens
-from ztoapi.anthropic.blocks import ContentBlocks
-from ztoapi.anthropic.blocks import apply
+from ztoapi.anthropic_messages import tokens
+from ztoapi.anthropic_messages.blocks import ContentBlocks
+from ztoapi.anthropic_messages.blocks import apply
 
 ID_ALPHABET = string.ascii_letters + string.digits
 

@@ -3,9 +3,9 @@ import base64
 import hashlib
 import json
 
-from ztoapi.anthropic.stops import StopSequences
-from ztoapi.chat.thinking import CONTENT
-from ztoapi.chat.thinking import REASONING_CONTENT
+from ztoapi.anthropic_messages.stops import StopSequences
+from ztoapi.pipeline.thinking import CONTENT
+from ztoapi.pipeline.thinking import REASONING_CONTENT
 
 SIGNATURE_PREFIX = "ztoapi-"
 

@@ -4,7 +4,7 @@ About 4 characters a token for ASCII text and 1.5 for other scripts (CJK takes f
 per character), 4 tokens of framing per message and a flat 1,000 per image."""
 import math
 
-from ztoapi.schemas import breathe
+from ztoapi.fairness import breathe
 
 ASCII_CHARS_PER_TOKEN = 4
 OTHER_CHARS_PER_TOKEN = 1.5

@@ -7,8 +7,8 @@ from config.settings import THINK_TAGS_MODES
 from ztoapi.catalog import Model
 from ztoapi.errors import ApiError
 from ztoapi.images import image_parts
-from ztoapi.chat.tools import with_response_format
-from ztoapi.chat.tools import with_tools
+from ztoapi.pipeline.tools import with_response_format
+from ztoapi.pipeline.tools import with_tools
 from ztoapi.zai.dialect import upstream_messages
 
 FORWARDED_PARAMS = ("temperature", "top_p", "max_tokens")

@@ -1,1 +1,0 @@
-"""The Anthropic Messages API on top of the chat pipeline: request translation, content blocks, events."""

@@ -1,1 +1,0 @@
-"""Translation between the OpenAI chat API and chat.z.ai replies."""
