@@ -138,7 +138,10 @@ def test_counts_from_every_worker_add_up(gateway):
     assert delta("ztoapi_tokens_total", direction="in", model="GLM-4.6") == usage["GLM-4.6", "in"]
     assert delta("ztoapi_tokens_total", direction="out", model="GLM-4.6") == usage["GLM-4.6", "out"]
     assert delta("ztoapi_upstream_errors_total", code="upstream_error") == 3
-    assert delta("ztoapi_upstream_retries_total") == 2
+    # every failed attempt is retried but the 502's last one (a slow first byte on a loaded
+    # machine is one more failure, and one more retry)
+    failed_attempts = total(after, "ztoapi_upstream_errors_total") - total(before, "ztoapi_upstream_errors_total")
+    assert delta("ztoapi_upstream_retries_total") == failed_attempts - 1 >= 2
     assert value(after, "ztoapi_active_streams") == 0
     assert credential_pids(after) and credential_pids(after) <= workers   # the retired ones forgotten
     assert sum(v for (name, labels), v in after.items()
