@@ -221,6 +221,22 @@ def test_credentials_of_workers_heard_from_lately(backend):
     assert store.credentials() == {"host:2": []}
 
 
+def test_documents_are_kept_until_their_ttl_and_forgotten_on_request(backend):
+    store, clock = backend
+    assert store.document("resp_1") is None
+    store.keep_document("resp_1", b'{"id": "resp_1"}', 60)
+    store.keep_document("resp_2", b"second", 0.5)
+    assert store.document("resp_1") == b'{"id": "resp_1"}'
+    assert store.forget_document("resp_1") is True
+    assert store.forget_document("resp_1") is False
+    assert store.document("resp_1") is None
+    if isinstance(store, RedisStore):   # Redis keeps its own time
+        time.sleep(0.6)
+    else:
+        clock.now += 1
+    assert store.document("resp_2") is None
+
+
 def test_unreachable_redis_raises_quickly():
     store = RedisStore("redis://127.0.0.1:1/0")
     with pytest.raises(redis.ConnectionError):

@@ -35,6 +35,8 @@ def set_up_services(app, settings):
     from ztoapi.catalog import parse_aliases
     from ztoapi.images import ImageLoader
     from ztoapi.keys import KeyRing
+    from ztoapi.openai_responses.stored import RESPONSES_TTL_SECONDS
+    from ztoapi.openai_responses.stored import StoredResponses
     from ztoapi.zai.client import ZaiClient
 
     inflight.init_app(app)
@@ -46,6 +48,7 @@ def set_up_services(app, settings):
     app.extensions["catalog"] = Catalog(client.models, parse_aliases(settings.model_aliases))
     app.extensions["images"] = ImageLoader(settings)
     app.extensions["keys"] = KeyRing.from_settings(settings)
+    app.extensions["responses"] = StoredResponses(app.extensions["store"], RESPONSES_TTL_SECONDS)
     limits.init_app(app)
     ops.init_app(app)
     metrics.init_app(app)
@@ -68,8 +71,10 @@ def register_routes(app, settings):
     from ztoapi.api import health
     from ztoapi.api import models
     from ztoapi.openai_chat import views as openai_chat
+    from ztoapi.openai_responses import views as openai_responses
 
     app.register_blueprint(openai_chat.bp, url_prefix="/v1")
+    app.register_blueprint(openai_responses.bp, url_prefix="/v1")
     app.register_blueprint(anthropic_messages.bp, url_prefix="/v1")
     app.register_blueprint(anthropic_messages.bp, url_prefix="/anthropic/v1", name="anthropic_prefixed")
     app.register_blueprint(models.bp, url_prefix="/v1")

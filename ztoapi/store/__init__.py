@@ -30,6 +30,10 @@ Every backend has the same methods (the contract is tested against both in tests
 - revoked(name)                    whether it is
 - publish_credentials(worker, states)  one worker's credential pool state (a list of dicts)
 - credentials()                    {worker: states} of the workers heard from in the last minute
+- keep_document(name, data, ttl)   keep `data` (bytes: a stored Responses API response) under
+                                   `name` for `ttl` seconds
+- document(name)                   those bytes, or None once lapsed or never kept
+- forget_document(name)            drop them (True when there was something to drop)
 - ping()                           raise if the store cannot be reached
 
 ztoapi.store.memory.MemoryStore has the counting half of the contract (hit, peek, acquire,

@@ -165,6 +165,15 @@ class RedisStore:
                    for worker, value in self._redis().hgetall(PREFIX + "credentials").items()}
         return {worker: entry["states"] for worker, entry in entries.items() if entry["time"] >= fresh}
 
+    def keep_document(self, name, data, ttl):
+        self._redis().set(PREFIX + "document:" + name, data, px=max(1, int(ttl * 1000)))
+
+    def document(self, name):
+        return self._redis().get(PREFIX + "document:" + name)
+
+    def forget_document(self, name):
+        return self._redis().delete(PREFIX + "document:" + name) > 0
+
     def ping(self):
         self._redis().ping()
 

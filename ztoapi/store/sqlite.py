@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS leases (bucket TEXT NOT NULL, lease TEXT NOT NULL, ex
                                    PRIMARY KEY (bucket, lease));
 CREATE TABLE IF NOT EXISTS credentials (worker TEXT PRIMARY KEY, time REAL NOT NULL,
                                         states BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (name TEXT PRIMARY KEY, expires REAL NOT NULL, data BLOB NOT NULL);
 """
 
 ADD_TOTALS = """
@@ -62,6 +63,7 @@ class SqliteStore:
                 db.execute("DELETE FROM requests WHERE id <= (SELECT MAX(id) FROM requests) - ?", (LOG_KEEP,))
                 db.execute("DELETE FROM counters WHERE expires <= ?", (self.clock(),))
                 db.execute("DELETE FROM leases WHERE expires <= ?", (self.clock(),))
+                db.execute("DELETE FROM documents WHERE expires <= ?", (self.clock(),))
 
     def recent(self, limit, key=None):
         if key is None:
@@ -154,6 +156,19 @@ class SqliteStore:
         rows = self._query("SELECT worker, states FROM credentials WHERE time >= ?",
                            (self.clock() - CREDENTIALS_FRESH_SECONDS,))
         return {worker: orjson.loads(states) for worker, states in rows}
+
+    def keep_document(self, name, data, ttl):
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", (name, self.clock() + ttl, data))
+
+    def document(self, name):
+        rows = self._query("SELECT data FROM documents WHERE name = ? AND expires > ?", (name, self.clock()))
+        return bytes(rows[0][0]) if rows else None
+
+    def forget_document(self, name):
+        with self._transaction() as db:
+            return db.execute("DELETE FROM documents WHERE name = ? AND expires > ?",
+                              (name, self.clock())).rowcount > 0
 
     def ping(self):
         self._query("SELECT 1")
