@@ -22,7 +22,7 @@ from ztoapi.pipeline.request import chat_request
 from ztoapi.validation import load_or_400
 
 JS_EXAMPLE = (Path(__file__).resolve().parent / "js" / "docs_example.js").read_text()
-PATHS = {"/v1/chat/completions", "/v1/models", "/v1/models/{model}", "/v1/messages",
+PATHS = {"/v1/chat/completions", "/v1/responses", "/v1/responses/{response_id}", "/v1/models", "/v1/models/{model}", "/v1/messages",
          "/v1/messages/count_tokens", "/anthropic/v1/messages", "/anthropic/v1/messages/count_tokens",
          "/healthz", "/readyz", "/metrics", "/", "/docs", "/openapi.json"}
 REF = "#/components/schemas/"
@@ -57,11 +57,13 @@ def test_servers_is_the_host_the_request_came_to(client):
 def test_every_public_route_is_described(app, client):
     spec = client.get("/openapi.json").json
     assert set(spec["paths"]) == PATHS
+    routed = {}
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("static", "docs.favicon") or rule.endpoint.startswith("dashboard."):
             continue
-        path = re.sub(r"<(?:path:)?model_id>", "{model}", rule.rule)
-        assert rule.methods - {"HEAD", "OPTIONS"} == {method.upper() for method in spec["paths"][path]}
+        path = re.sub(r"<(?:path:)?model_id>", "{model}", rule.rule).replace("<response_id>", "{response_id}")
+        routed.setdefault(path, set()).update(rule.methods - {"HEAD", "OPTIONS"})
+    assert routed == {path: {method.upper() for method in operations} for path, operations in spec["paths"].items()}
 
 
 def test_chat_completion_request_has_the_real_fields(client):
@@ -110,6 +112,20 @@ def test_responses_are_the_chat_completion_the_stream_and_the_error_envelopes(cl
     messages = spec["paths"]["/v1/messages"]["post"]["responses"]
     assert messages["401"]["content"]["application/json"]["schema"] == {"$ref": REF + "AnthropicError"}
     assert schemas["AnthropicError"]["properties"]["type"]["enum"] == ["error"]
+
+
+def test_the_responses_api_is_described_with_its_request_and_response(client):
+    spec = client.get("/openapi.json").json
+    create = spec["paths"]["/v1/responses"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {"$ref": REF + "ResponsesRequest"}
+    assert create["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": REF + "Response"}
+    assert "response.completed" in create["responses"]["200"]["content"]["text/event-stream"]["schema"]["description"]
+    schemas = spec["components"]["schemas"]
+    request = schemas["ResponsesRequest"]
+    assert request["required"] == ["model"]
+    assert request["properties"]["input"]["type"] == ["array", "string", "null"]
+    assert request["properties"]["max_output_tokens"]["minimum"] == 16
+    assert set(spec["paths"]["/v1/responses/{response_id}"]) == {"get", "delete"}
 
 
 def test_security_schemes_bearer_and_x_api_key(client):

@@ -19,6 +19,7 @@ from ztoapi.openai_chat.schema import ChatCompletionRequest
 from ztoapi.openai_chat.schema import Content
 from ztoapi.openai_chat.schema import IMAGE_DETAILS
 from ztoapi.openai_chat.schema import MAX_STOP
+from ztoapi.openai_responses.schema import ResponsesRequest
 from ztoapi.validation import Items
 from ztoapi.validation import MAX_DEPTH
 from ztoapi.validation import MAX_IMAGES
@@ -33,7 +34,8 @@ KIND_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", l
 VALIDATOR_PROPERTIES = {non_empty_array: {"minItems": 1}, non_empty_string: {"minLength": 1},
                         function_name: {"pattern": f"^[A-Za-z0-9_-]{{1,{MAX_NAME}}}$"},
                         stop_sequence_length: {"maxLength": anthropic.MAX_STOP_LENGTH}}
-NAME_PREFIXES = {"ztoapi.openai_chat.schema": "Chat", "ztoapi.anthropic_messages.schema": "Anthropic"}
+NAME_PREFIXES = {"ztoapi.openai_chat.schema": "Chat", "ztoapi.anthropic_messages.schema": "Anthropic",
+                 "ztoapi.openai_responses.schema": "Responses"}
 REF = "#/components/schemas/"
 NOT_NULL = {"not": {"type": "null"}}
 STRING = {"type": "string"}
@@ -182,6 +184,16 @@ MESSAGES_STREAM = ("Server-sent events as Anthropic sends them: `message_start`,
                    "`message_delta` (stop reason, usage) and `message_stop`; `ping` keeps the "
                    "connection alive and `error` reports a failure after the first byte. Each event "
                    "is `event: <type>` plus `data: <JSON with the same type>`.")
+RESPONSES_STREAM = ("Server-sent events as OpenAI sends them, each `event: <type>` plus `data: <JSON with the "
+                    "same type and a sequence_number>`: `response.created`, `response.in_progress`, per "
+                    "output item `response.output_item.added`, its content or summary part, the "
+                    "`response.output_text.delta` / `response.reasoning_summary_text.delta` / "
+                    "`response.function_call_arguments.delta` events and their `.done`, "
+                    "`response.output_item.done`, then `response.completed` with the whole Response. "
+                    "A failure after the first byte is an `error` event, then `response.failed`. "
+                    "No `[DONE]`.")
+RESPONSE_ID = [{"name": "response_id", "in": "path", "required": True, "schema": {"type": "string"},
+                "description": "The response's id (resp_…), as the same client key made it."}]
 BEARER = [{"bearerAuth": []}]
 API_KEY = [{"apiKeyAuth": []}, {"bearerAuth": []}]
 
@@ -286,6 +298,14 @@ def add_notes(schemas):
 def paths():
     """(path, operations) for every public route."""
     yield "/v1/chat/completions", {"post": chat_completion()}
+    yield "/v1/responses", {"post": create_response()}
+    yield "/v1/responses/{response_id}", {
+        "get": operation("getResponse", "OpenAI", "Retrieve a stored response", BEARER,
+                         json_ok("The response.", out.Response), errors(out.Error, 401, 404, 503),
+                         parameters=RESPONSE_ID),
+        "delete": operation("deleteResponse", "OpenAI", "Delete a stored response", BEARER,
+                            json_ok("Deleted.", out.ResponseDeleted), errors(out.Error, 401, 404, 503),
+                            parameters=RESPONSE_ID)}
     yield "/v1/models", {"get": operation(
         "listModels", "OpenAI", "List the models", BEARER, json_ok("The models.", out.ModelList),
         errors(out.Error, 401))}
@@ -338,6 +358,18 @@ def chat_completion():
                              "text/event-stream": {"schema": {"type": "string", "description": CHAT_STREAM},
                                                    "example": CHAT_STREAM_EXAMPLE}}}},
         errors(out.Error, 400, 401, 404, 413, 429, 502, 503, 504), body=ChatCompletionRequest)
+
+
+def create_response():
+    return operation(
+        "createResponse", "OpenAI", "Create a response (OpenAI Responses API)", BEARER,
+        {"200": {"description": "The reply: a Response object, or with `stream` a stream of events. "
+                                "Unless `store` is false it is kept (RESPONSES_TTL) for "
+                                "`previous_response_id`, `item_reference` and GET.",
+                 "content": {"application/json": {"schema": out.Response},
+                             "text/event-stream": {"schema": {"type": "string",
+                                                              "description": RESPONSES_STREAM}}}}},
+        errors(out.Error, 400, 401, 404, 413, 429, 502, 503, 504), body=ResponsesRequest)
 
 
 def create_message(suffix):

@@ -184,6 +184,62 @@ class AnthropicError(Schema):
     error = fields.Nested(AnthropicErrorDetail, required=True)
 
 
+class OutputText(Schema):
+    type = constant("output_text")
+    text = fields.String(required=True)
+    annotations = fields.List(fields.Dict(), required=True)
+
+
+class SummaryText(Schema):
+    type = constant("summary_text")
+    text = fields.String(required=True)
+
+
+class OutputItem(Schema):
+    """One item of a response's output: a `message`, a `function_call` or a `reasoning` summary."""
+
+    id = described(fields.String, "msg_…, fc_… or rs_…: an `item_reference` input item may name it.",
+                   required=True)
+    type = choice("message", "function_call", "reasoning", required=True)
+    status = choice("in_progress", "completed")
+    role = fields.String(validate=validate.Equal("assistant"))
+    content = fields.List(fields.Nested(OutputText))
+    summary = described(fields.List, "GLM's thinking (reasoning items).", cls_or_instance=fields.Nested(SummaryText))
+    call_id = fields.String()
+    name = fields.String()
+    arguments = described(fields.String, "The arguments as a JSON string.")
+
+
+class ResponseUsage(Schema):
+    input_tokens = fields.Integer(required=True)
+    output_tokens = fields.Integer(required=True)
+    total_tokens = fields.Integer(required=True)
+    input_tokens_details = fields.Dict(required=True)
+    output_tokens_details = described(fields.Dict, "`reasoning_tokens`, estimated: chat.z.ai does not "
+                                                   "count them apart.", required=True)
+
+
+class Response(Schema):
+    """A response of OpenAI's Responses API; the request's settings are echoed next to these."""
+
+    id = fields.String(required=True)
+    object = constant("response")
+    created_at = fields.Integer(required=True)
+    status = choice("completed", "failed", "in_progress", required=True)
+    model = fields.String(required=True)
+    output = fields.List(fields.Nested(OutputItem), required=True)
+    error = fields.Dict(required=True, allow_none=True)
+    previous_response_id = fields.String(required=True, allow_none=True)
+    store = fields.Boolean(required=True)
+    usage = fields.Nested(ResponseUsage, required=True, allow_none=True)
+
+
+class ResponseDeleted(Schema):
+    id = fields.String(required=True)
+    object = constant("response.deleted")
+    deleted = fields.Boolean(required=True)
+
+
 class Health(Schema):
     status = constant("ok")
 
