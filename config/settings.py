@@ -65,7 +65,7 @@ class Settings:
     # operations
     data_dir: str = "./data"              # DATA_DIR: SQLite state and metrics files
     redis_url: str = ""                   # REDIS_URL: shared state in Redis instead of SQLite
-    api_keys: str = ""                    # API_KEYS: more client keys, "name:key[:limit=n...]" comma-separated
+    api_keys: str = ""                    # API_KEYS: more client keys, "name:key[:rpm=n...][:think=mode]", comma-separated
     api_keys_file: str = ""               # API_KEYS_FILE: the same, one key a line
     rate_limit_rpm: int = 0               # RATE_LIMIT_RPM: requests per minute per key; 0 = none
     rate_limit_streams: int = 0           # RATE_LIMIT_STREAMS: concurrent requests per key; 0 = none

@@ -1,4 +1,5 @@
-"""Per-key limits hold across gunicorn workers (SQLite) and across instances sharing Redis."""
+"""Per-key limits hold across gunicorn workers (SQLite) and across instances sharing Redis; so do
+per-key options."""
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,11 +12,13 @@ from tests.conftest import stop_gunicorn
 from ztoapi.limits import LEASE_SECONDS
 
 ALICE = {"Authorization": "Bearer sk-alice-0123456789"}
+BOB = {"Authorization": "Bearer sk-bob-9876543210"}   # think=strip
 
 
 def servers(fake, count, **env):
     started = [start_gunicorn({"UPSTREAM_URL": f"{fake.url}/api/chat/completions", "WEB_CONCURRENCY": "2",
-                               "API_KEYS": "alice:sk-alice-0123456789:rpm=10:streams=3", **env})
+                               "API_KEYS": "alice:sk-alice-0123456789:rpm=10:streams=3,"
+                                           "bob:sk-bob-9876543210:think=strip", **env})
                for _ in range(count)]
     return [process for process, _ in started], [base for _, base in started]
 
@@ -59,6 +62,25 @@ def two_instances(fake, redis_url):
 def test_requests_per_minute_across_workers(two_workers):
     results = statuses([models(two_workers)] * 30)
     assert results.count(200) == 10 and results.count(429) == 20
+
+
+def reasoned_stream(base, headers):
+    """(reasoning_content, content) of a slow streamed completion that reasons first."""
+    script = json.dumps({"reasoning": "one two three four", "answer": "five six seven eight", "chunk": 1,
+                         "delay_ms": 50})
+    body = {"model": "GLM-4.5", "stream": True, "messages": [{"role": "user", "content": f"[[fake {script}]]"}]}
+    response = requests.post(f"{base}/v1/chat/completions", headers=headers, json=body, timeout=30)
+    chunks = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: {")]
+    deltas = [chunk["choices"][0]["delta"] for chunk in chunks if chunk["choices"]]
+    return ("".join(d.get("reasoning_content") or "" for d in deltas),
+            "".join(d.get("content") or "" for d in deltas))
+
+
+def test_each_key_keeps_its_think_mode_in_concurrent_streams(two_workers):
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda headers: reasoned_stream(two_workers, headers), [ALICE, BOB] * 3))
+    assert results[0::2] == [("one two three four", "five six seven eight")] * 3
+    assert results[1::2] == [("", "five six seven eight")] * 3
 
 
 def test_requests_per_minute_across_instances(two_instances):

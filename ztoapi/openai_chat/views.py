@@ -30,7 +30,7 @@ def create_chat_completion():
     body = load_or_400(chat_schema, json_body())
     extensions = current_app.extensions
     chat = prepare(body, settings, extensions["catalog"], extensions["images"], extensions["zai"],
-                   request.headers)
+                   request.headers, key_think=g.client_key.think)
     g.summary = {"model": chat.requested_model, "stream": chat.stream}
     current_app.logger.debug("chat request: model=%s stream=%s messages=%d thinking=%s params=%s",
                              chat.requested_model, chat.stream, len(chat.messages),

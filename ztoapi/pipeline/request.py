@@ -36,15 +36,17 @@ class ChatRequest:
     client_token: str | None = field(default=None, repr=False)   # X-ZAI-Token, when allowed
 
 
-def prepare(body, settings, catalog, loader, client, headers):
+def prepare(body, settings, catalog, loader, client, headers, key_think=None):
     """The ChatRequest for a validated body: model, decisions, and the images the upstream will
     send (checked and loaded; images it will not send, such as earlier turns' in chat.z.ai's 2026
-    dialect, are neither fetched nor need a logged-in token)."""
+    dialect, are neither fetched nor need a logged-in token). Reasoning goes where the
+    X-Think-Tags-Mode header says, else where `key_think` (the client key's `think`) says, else
+    where THINK_TAGS_MODE says."""
     model = catalog.get_or_404(body["model"])
     check_images_allowed(body["messages"], model, catalog)
     client_token = headers.get("X-ZAI-Token") if settings.allow_client_tokens else None
     chat = chat_request(body, settings, model, headers.get("Accept", ""),
-                        headers.get("X-Think-Tags-Mode"), None, client_token,
+                        headers.get("X-Think-Tags-Mode") or key_think, None, client_token,
                         headers.get("User-Agent", ""))
     if not any(image_parts(body["messages"])):
         return chat
@@ -119,7 +121,7 @@ def thinking_wanted(body, model, default):
 
 
 def think_tags_mode(header, default):
-    """THINK_TAGS_MODE, or a request's X-Think-Tags-Mode header."""
+    """THINK_TAGS_MODE, or a request's X-Think-Tags-Mode header (or its key's `think`)."""
     if not header:
         return default
     mode = header.strip().lower()
