@@ -70,6 +70,7 @@ class Settings:
     rate_limit_rpm: int = 0               # RATE_LIMIT_RPM: requests per minute per key; 0 = none
     rate_limit_streams: int = 0           # RATE_LIMIT_STREAMS: concurrent requests per key; 0 = none
     rate_limit_tokens_per_day: int = 0    # RATE_LIMIT_TOKENS_PER_DAY: tokens in+out per key a UTC day; 0 = none
+    responses_ttl: float = 86400.0        # RESPONSES_TTL: seconds a stored Responses API response is kept
     dashboard_enabled: bool = True        # DASHBOARD_ENABLED: serve /dashboard
     dashboard_key: str = ""               # DASHBOARD_KEY: key for /dashboard; empty = any API key
     metrics_key: str = ""                 # METRICS_KEY: Bearer key for /metrics; empty = open
@@ -125,7 +126,8 @@ class Settings:
             raise SettingsError("set ZAI_TOKEN or ANON_TOKEN_ENABLED=true: no upstream credential")
         for name in ("upstream_connect_timeout", "upstream_first_event_timeout",
                      "upstream_read_timeout", "token_cooldown_seconds", "image_fetch_timeout",
-                     "image_request_timeout", "request_read_timeout", "client_write_timeout"):
+                     "image_request_timeout", "request_read_timeout", "client_write_timeout",
+                     "responses_ttl"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name.upper()} must be a positive number of seconds")
         for name in ("upstream_pool_size", "max_request_bytes", "guest_pool_size", "max_image_bytes",

@@ -334,3 +334,12 @@ def test_an_unknown_item_reference_is_a_404(client, fake):
             {"role": "user", "content": "Hi"}, {"type": "item_reference", "id": item_id}]}), 404)
         assert error["message"] == f"Item with id '{item_id}' not found." and error["param"] == "input[1].id"
     assert chat_posts(fake) == []
+
+
+def test_a_stored_response_lapses_after_responses_ttl(fake):
+    import time
+    client = create_app(settings_for(fake, responses_ttl=0.3)).test_client()
+    made = post(client, {"model": "GLM-4.5", "input": "Hello"}).get_json()
+    assert client.get(f"/v1/responses/{made['id']}", headers=AUTH).status_code == 200
+    time.sleep(0.4)
+    assert client.get(f"/v1/responses/{made['id']}", headers=AUTH).status_code == 404

@@ -35,7 +35,6 @@ def set_up_services(app, settings):
     from ztoapi.catalog import parse_aliases
     from ztoapi.images import ImageLoader
     from ztoapi.keys import KeyRing
-    from ztoapi.openai_responses.stored import RESPONSES_TTL_SECONDS
     from ztoapi.openai_responses.stored import StoredResponses
     from ztoapi.zai.client import ZaiClient
 
@@ -48,7 +47,7 @@ def set_up_services(app, settings):
     app.extensions["catalog"] = Catalog(client.models, parse_aliases(settings.model_aliases))
     app.extensions["images"] = ImageLoader(settings)
     app.extensions["keys"] = KeyRing.from_settings(settings)
-    app.extensions["responses"] = StoredResponses(app.extensions["store"], RESPONSES_TTL_SECONDS)
+    app.extensions["responses"] = StoredResponses(app.extensions["store"], settings.responses_ttl)
     limits.init_app(app)
     ops.init_app(app)
     metrics.init_app(app)

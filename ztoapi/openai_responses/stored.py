@@ -12,7 +12,6 @@ import orjson
 from ztoapi.errors import ApiError
 
 log = logging.getLogger("ztoapi")
-RESPONSES_TTL_SECONDS = 86400   # TODO(settings): RESPONSES_TTL
 
 
 def not_found(response_id, param=None):
