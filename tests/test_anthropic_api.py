@@ -276,15 +276,20 @@ def test_tool_choice_none_offers_no_tools(client, fake):
 def test_a_tool_result_that_answers_no_call_is_a_400(client):
     history = [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_x", "content": "?"}]}]
     message_text = anthropic_error(post(client, message(messages=history)), 400, "invalid_request_error")
-    assert "must be a response to a preceeding message with 'tool_calls'" in message_text
+    assert message_text == ("messages.0.content.0: unexpected `tool_use_id` found in `tool_result` blocks: "
+                            "toolu_x. Each `tool_result` block must have a corresponding `tool_use` block in "
+                            "the previous message.")
 
 
 def test_an_unanswered_tool_use_is_a_400(client):
     history = USER + [{"role": "assistant", "content": [
         {"type": "tool_use", "id": "toolu_x", "name": "get_weather", "input": {}}]},
         {"role": "user", "content": "and?"}]
-    assert "toolu_x" in anthropic_error(post(client, message(messages=history, tools=[WEATHER])), 400,
-                                        "invalid_request_error")
+    message_text = anthropic_error(post(client, message(messages=history, tools=[WEATHER])), 400,
+                                   "invalid_request_error")
+    assert message_text == ("messages.1: `tool_use` ids were found without `tool_result` blocks immediately "
+                            "after: toolu_x. Each `tool_use` block must have a corresponding `tool_result` "
+                            "block in the next message.")
 
 
 def test_base64_images_go_to_vision_models(fake):
@@ -301,37 +306,52 @@ def test_images_for_text_models_are_a_400(client):
     content = [{"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}]
     message_text = anthropic_error(post(client, message(messages=[{"role": "user", "content": content}])),
                                    400, "invalid_request_error")
-    assert "does not accept images" in message_text
+    assert message_text.startswith("messages.0.content.0: model GLM-4.5 does not accept images; use a vision model (")
 
 
 # ------------------------------------------------------------------ errors
 
 @pytest.mark.parametrize("body, says", [
-    ({"model": "GLM-4.5", "messages": USER}, "Missing required parameter: 'max_tokens'."),
-    ({"max_tokens": 5, "messages": USER}, "Missing required parameter: 'model'."),
-    (message(max_tokens=0), "Invalid 'max_tokens': integer below minimum value"),
-    (message(max_tokens="5"), "Invalid type for 'max_tokens': expected an integer"),
-    (message(messages=[]), "Invalid 'messages': empty array"),
-    (message(messages=[{"role": "system", "content": "x"}]), "Invalid value: 'system'"),
+    ({"model": "GLM-4.5", "messages": USER}, "max_tokens: Field required"),
+    ({"max_tokens": 5, "messages": USER}, "model: Field required"),
+    (message(max_tokens=0), "max_tokens: Input should be greater than or equal to 1"),
+    (message(max_tokens="5"), "max_tokens: Input should be an integer"),
+    (message(messages=[]), "messages: List should have at least 1 item after validation, not 0"),
+    (message(messages=[{"role": "tool", "content": "x"}]),
+     'messages.0.role: Unexpected role "tool". Allowed roles are "user", "assistant" or "system".'),
     (message(messages=[{"role": "user", "content": [{"type": "tool_use", "id": "t", "name": "n", "input": {}}]}]),
-     "Blocks of user messages may be: 'text', 'image', 'tool_result'."),
-    (message(messages=[{"role": "user", "content": [{"type": "document"}]}]), "Invalid value: 'document'"),
+     "messages.0.content.0.type: Invalid value: 'tool_use'. Blocks of user messages may be: 'text', 'image', "
+     "'tool_result'."),
+    (message(messages=[*USER, {"role": "system", "content": [{"type": "image", "source": {"type": "url", "url": "u"}}]}]),
+     "messages.1.content.0.type: Invalid value: 'image'. Blocks of system messages may be: 'text'."),
+    (message(messages=[{"role": "user", "content": [{"type": "document"}]}]),
+     "messages.0.content.0.type: Input tag 'document' found using 'type' does not match any of the expected "
+     "tags: 'text', 'image', 'tool_use', 'tool_result', 'thinking', 'redacted_thinking'"),
     (message(messages=[{"role": "user", "content": [{"type": "image", "source": {"type": "base64"}}]}]),
-     "Missing required parameter: 'messages[0].content[0].source.media_type'."),
-    (message(messages=[{"role": "user", "content": [{"type": "text"}]}]),
-     "Missing required parameter: 'messages[0].content[0].text'."),
-    (message(temperature=1.5), "Invalid 'temperature': decimal above maximum value. Expected a value <= 1"),
-    (message(thinking={"type": "enabled"}), "Missing required parameter: 'thinking.budget_tokens'."),
-    (message(thinking={"type": "enabled", "budget_tokens": 100}), "Invalid 'thinking.budget_tokens'"),
+     "messages.0.content.0.source.media_type: Field required"),
+    (message(messages=[{"role": "user", "content": [{"type": "text"}]}]), "messages.0.content.0.text: Field required"),
+    (message(temperature=1.5), "temperature: Input should be less than or equal to 1"),
+    (message(thinking={"type": "enabled"}), "thinking.budget_tokens: Field required"),
+    (message(thinking={"type": "enabled", "budget_tokens": 100}),
+     "thinking.budget_tokens: Input should be greater than or equal to 1024"),
     (message(thinking={"type": "enabled", "budget_tokens": 2048}, max_tokens=1024),
-     "'max_tokens' must be greater than 'thinking.budget_tokens'."),
-    (message(tools=[WEATHER], tool_choice={"type": "tool", "name": "other"}), "no tool named 'other'"),
-    (message(tools=[{"name": "web_search", "type": "web_search_20250305"}]), "Invalid value: 'web_search_20250305'"),
-    (message(stop_sequences=[""]), "Invalid 'stop_sequences[0]': expected a non-empty string."),
-    (message(stream="yes"), "Invalid type for 'stream': expected a boolean"),
+     "max_tokens: 'max_tokens' must be greater than 'thinking.budget_tokens'."),
+    (message(tools=[WEATHER], tool_choice={"type": "tool", "name": "other"}),
+     "tool_choice.name: No tool named 'other' is in 'tools'."),
+    (message(tools=[{"name": "web_search", "type": "web_search_20250305"}]),
+     "tools.0.type: Input tag 'web_search_20250305' found using 'type' does not match any of the expected "
+     "tags: 'custom'"),
+    (message(stop_sequences=[""]), "stop_sequences.0: Expected a non-empty string."),
+    (message(stream="yes"), "stream: Input should be a boolean"),
+    (message(output_config={"effort": "huge"}),
+     "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"),
+    (message(output_config={"format": {"type": "json_schema"}}), "output_config.format.schema: Field required"),
+    (message(output_config={"format": {"type": "json_object", "schema": {}}}),
+     "output_config.format.type: Input tag 'json_object' found using 'type' does not match any of the "
+     "expected tags: 'json_schema'"),
     (["not", "an", "object"], "Invalid type for request body"),
 ])
-def test_validation_errors_in_anthropic_shape(client, body, says):
+def test_validation_errors_in_anthropic_words(client, body, says):
     assert says in anthropic_error(post(client, body), 400, "invalid_request_error")
 
 

@@ -24,6 +24,7 @@ from ztoapi.validation import load_or_400
 JS_EXAMPLE = (Path(__file__).resolve().parent / "js" / "docs_example.js").read_text()
 PATHS = {"/v1/chat/completions", "/v1/responses", "/v1/responses/{response_id}", "/v1/models", "/v1/models/{model}", "/v1/messages",
          "/v1/messages/count_tokens", "/anthropic/v1/messages", "/anthropic/v1/messages/count_tokens",
+         "/anthropic/v1/models", "/anthropic/v1/models/{model}",
          "/healthz", "/readyz", "/metrics", "/", "/docs", "/openapi.json"}
 REF = "#/components/schemas/"
 SETTINGS = Settings.from_env({}, zai_token="t")

@@ -77,6 +77,7 @@ def register_routes(app, settings):
     app.register_blueprint(anthropic_messages.bp, url_prefix="/v1")
     app.register_blueprint(anthropic_messages.bp, url_prefix="/anthropic/v1", name="anthropic_prefixed")
     app.register_blueprint(models.bp, url_prefix="/v1")
+    app.register_blueprint(models.bp, url_prefix="/anthropic/v1", name="models_under_anthropic")
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
     if settings.dashboard_enabled:

@@ -306,14 +306,15 @@ def paths():
         "delete": operation("deleteResponse", "OpenAI", "Delete a stored response", BEARER,
                             json_ok("Deleted.", out.ResponseDeleted), errors(out.Error, 401, 404, 503),
                             parameters=RESPONSE_ID)}
-    yield "/v1/models", {"get": operation(
-        "listModels", "OpenAI", "List the models", BEARER, json_ok("The models.", out.ModelList),
-        errors(out.Error, 401))}
-    yield "/v1/models/{model}", {"get": operation(
-        "retrieveModel", "OpenAI", "Retrieve a model", BEARER, json_ok("The model.", out.Model),
-        errors(out.Error, 401, 404), parameters=[{
-            "name": "model", "in": "path", "required": True, "schema": {"type": "string"},
-            "description": "A model id or alias (it may contain `/`)."}])}
+    for prefix, suffix in (("/v1", ""), ("/anthropic/v1", "UnderAnthropic")):
+        yield f"{prefix}/models", {"get": operation(
+            f"listModels{suffix}", "OpenAI", "List the models (Anthropic's shape with anthropic-version)",
+            BEARER, json_ok("The models.", out.ModelList), errors(out.Error, 401))}
+        yield f"{prefix}/models/{{model}}", {"get": operation(
+            f"retrieveModel{suffix}", "OpenAI", "Retrieve a model (Anthropic's shape with anthropic-version)",
+            BEARER, json_ok("The model.", out.Model), errors(out.Error, 401, 404), parameters=[{
+                "name": "model", "in": "path", "required": True, "schema": {"type": "string"},
+                "description": "A model id or alias (it may contain `/`)."}])}
     for prefix, suffix in (("/v1", ""), ("/anthropic/v1", "UnderAnthropic")):
         yield f"{prefix}/messages", {"post": create_message(suffix)}
         yield f"{prefix}/messages/count_tokens", {"post": operation(

@@ -1,8 +1,14 @@
 """The Anthropic Messages API through the official `anthropic` Python SDK, against gunicorn and the fake."""
+import json
+from pathlib import Path
+
 import anthropic
+import pydantic
 import pytest
+import requests
 
 from tests.conftest import KEY
+from tests.sent import completions
 from tests.sent import last_chat
 
 WEATHER = {"name": "get_weather", "description": "Current weather in a city.",
@@ -10,6 +16,7 @@ WEATHER = {"name": "get_weather", "description": "Current weather in a city.",
 ASK = [{"role": "user", "content": "What's the weather in Paris?"}]
 ONE_CALL = '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}'
 THINKING = {"type": "enabled", "budget_tokens": 1024}
+CLAUDE_CODE = json.loads((Path(__file__).parent.parent / "fixtures" / "claude_code_tool_round_trip.json").read_text())
 
 
 @pytest.fixture
@@ -144,3 +151,88 @@ def test_mid_stream_failure_raises(claude):
                                     messages=[{"role": "user", "content": prompt}]) as stream:
             stream.get_final_message()
     assert caught.value.body["error"]["type"] == "api_error"
+
+
+# ------------------------------------------------------------------ agents: tool runner, parse, Claude Code
+
+@anthropic.beta_tool
+def get_weather(city: str) -> str:
+    """Current weather in a city.
+
+    Args:
+        city: The city name.
+    """
+    return f"sunny in {city}"
+
+
+class Person(pydantic.BaseModel):
+    name: str
+    age: int
+
+
+def test_the_default_tool_runner_completes_a_round_trip(claude, fake, monkeypatch, caplog):
+    # threads are on by default: ZtoApi refuses `thread`, and the runner goes on without it
+    monkeypatch.setattr(fake, "demo", True)
+    caplog.set_level("INFO", logger="anthropic")
+    runner = claude.beta.messages.tool_runner(
+        model="GLM-4.5", max_tokens=256, system="You are terse.", tools=[get_weather],
+        messages=[{"role": "user", "content": "What is the weather in Paris?"}])
+    first, final = list(runner)
+    assert first.stop_reason == "tool_use"
+    assert first.content[-1].name == "get_weather" and first.content[-1].input == {"city": "Paris"}
+    assert final.stop_reason == "end_turn"
+    assert final.content[-1].text == "get_weather says: sunny in Paris"
+    assert len(completions(fake)) == 2
+    sent = last_chat(fake)["messages"]
+    assert sent[0]["role"] == "system" and sent[0]["content"].startswith("You are terse.\n\n# Tools")
+    assert sent[-1]["content"].endswith("):\nsunny in Paris")
+    assert "continuing without a thread: unsupported=thread" in caplog.text
+
+
+def test_the_tool_runner_without_threads_completes_a_round_trip(claude, fake, monkeypatch):
+    monkeypatch.setattr(fake, "demo", True)
+    runner = claude.beta.messages.tool_runner(
+        model="GLM-4.5", max_tokens=256, tools=[get_weather], thread=False,
+        messages=[{"role": "user", "content": "What is the weather in Rome?"}])
+    assert runner.until_done().content[-1].text == "get_weather says: sunny in Rome"
+    assert len(completions(fake)) == 2
+
+
+def test_a_thread_of_our_own_is_refused_with_anthropics_error(claude):
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.beta.messages.create(model="GLM-4.5", max_tokens=16, extra_body={"thread": {"type": "create"}},
+                                    messages=[{"role": "user", "content": "Hello"}])
+    assert caught.value.body["error"]["details"] == {"error_code": "thread_unsupported_request",
+                                                     "unsupported": ["thread"]}
+
+
+def test_parse_returns_the_parsed_object(claude, fake):
+    fake.script_next(answer='```json\n{"name": "Bob", "age": 3}\n```')
+    parsed = claude.messages.parse(model="GLM-4.5", max_tokens=256, output_format=Person,
+                                   messages=[{"role": "user", "content": "Extract: Bob is 3"}])
+    assert parsed.parsed_output == Person(name="Bob", age=3)
+    instruction = last_chat(fake)["messages"][0]["content"]
+    assert instruction.startswith("Answer with one JSON value that is valid against this JSON Schema")
+    assert '"required":["name","age"]' in instruction
+
+
+def test_claude_codes_requests_are_answered(server, fake):
+    path = "/v1/messages?beta=true"
+    for request in CLAUDE_CODE["requests"]:
+        headers = {**request["headers"], "x-api-key": KEY}
+        body = {**request["body"], "model": "GLM-4.5"}
+        rv = requests.post(server + path, json=body, headers=headers, timeout=30)
+        assert rv.status_code == 200
+        assert rv.headers["Content-Type"].startswith("text/event-stream")
+        assert rv.text.rstrip().endswith('data: {"type":"message_stop"}')
+
+
+def test_the_sdk_lists_and_retrieves_models(claude):
+    page = claude.models.list(limit=2)
+    assert [model.type for model in page.data] == ["model", "model"]
+    assert page.has_more is True
+    every = [model.id for model in claude.models.list(limit=2)]   # the SDK follows after_id
+    assert len(every) == len(set(every)) > 2
+    one = claude.models.retrieve(every[0])
+    assert one.id == every[0] and one.display_name == every[0]
+    assert one.created_at.tzinfo is not None

@@ -29,7 +29,9 @@ IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 MIN_THINKING_BUDGET = 1024
 MAX_TOKENS = 10**7
 ROLE_BLOCKS = {"user": ("text", "image", "tool_result"),
-               "assistant": ("text", "tool_use", "thinking", "redacted_thinking")}
+               "assistant": ("text", "tool_use", "thinking", "redacted_thinking"),
+               "system": ("text",)}   # instructions at their place in the conversation (Claude Code 2.1)
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
 # Limits as Anthropic sets them:
 MAX_MESSAGES = 100_000   # API reference, `messages`: "There is a limit of 100,000 messages in a single request."
 MAX_IMAGES = 100         # vision guide: "100 per request on the API" (200k-context models)
@@ -170,6 +172,18 @@ class Thinking(Part):
             raise ValidationError(REQUIRED, "budget_tokens")
 
 
+class OutputFormat(Part):
+    type = String(required=True, allow_none=False, validate=one_of(("json_schema",)))
+    schema = Object(required=True, allow_none=False)
+
+
+class OutputConfig(Part):
+    """`format`: structured output, emulated as the chat side's response_format json_schema is;
+    `effort`: turns thinking on unless `thinking` turns it off."""
+    format = fields.Nested(OutputFormat, allow_none=True)
+    effort = String(validate=one_of(EFFORTS))
+
+
 def non_empty_string(value):
     if value == "":
         raise ValidationError(problem("invalid_value", "Invalid '<param>': expected a non-empty string."))
@@ -196,6 +210,7 @@ class CountTokensRequest(Part):
         "invalid_type", "Invalid type for '<param>': expected an array.")})
     tool_choice = fields.Nested(ToolChoice, allow_none=True)
     thinking = fields.Nested(Thinking, allow_none=True)
+    output_config = fields.Nested(OutputConfig, allow_none=True)
 
     @validates_schema
     def check_tool_choice(self, data, **kwargs):

@@ -1,4 +1,7 @@
-"""POST /v1/messages and /v1/messages/count_tokens (also under /anthropic/v1)."""
+"""POST /v1/messages and /v1/messages/count_tokens (also under /anthropic/v1).
+
+Beta headers (`anthropic-beta`) and Claude Code's `?beta=true` need nothing: what they turn on is
+read from the body, and a request carrying `thread` is refused as errors.thread_unsupported says."""
 from flask import Blueprint
 from flask import current_app
 from flask import g
@@ -7,6 +10,11 @@ from werkzeug.datastructures import Headers
 
 from ztoapi import auth
 from ztoapi.anthropic_messages.encoder import MessageEncoder
+from ztoapi.anthropic_messages.errors import MISSING_KEY
+from ztoapi.anthropic_messages.errors import load
+from ztoapi.anthropic_messages.errors import thread_unsupported
+from ztoapi.anthropic_messages.request import check_images
+from ztoapi.anthropic_messages.request import image_paths
 from ztoapi.anthropic_messages.request import openai_body
 from ztoapi.anthropic_messages.schema import CountTokensRequest
 from ztoapi.anthropic_messages.schema import MessagesRequest
@@ -16,15 +24,12 @@ from ztoapi.pipeline.reading import Waits
 from ztoapi.pipeline.reading import client_gone_check
 from ztoapi.pipeline.relay import respond
 from ztoapi.pipeline.request import chat_request
-from ztoapi.pipeline.request import check_images_allowed
 from ztoapi.pipeline.request import prepare
 from ztoapi.requestbody import json_body
-from ztoapi.validation import load_or_400
 
 bp = Blueprint("anthropic_messages", __name__)
 messages_schema = MessagesRequest()
 count_schema = CountTokensRequest()
-MISSING_KEY = "x-api-key header is required (or Authorization: Bearer <key>)."
 
 
 @bp.before_request
@@ -40,10 +45,15 @@ def check_api_key():
 def create_message():
     settings = current_app.config["SETTINGS"]
     extensions = current_app.extensions
-    body = load_or_400(messages_schema, json_body())
-    converted = openai_body(body, extensions["catalog"].get_or_404(body["model"]))
-    chat = prepare(converted, settings, extensions["catalog"], extensions["images"], extensions["zai"],
-                   pipeline_headers(request.headers))
+    raw = json_body()
+    if isinstance(raw, dict) and raw.get("thread") is not None:
+        raise thread_unsupported()
+    body, converted = translated(messages_schema, raw, extensions["catalog"])
+    try:
+        chat = prepare(converted, settings, extensions["catalog"], extensions["images"], extensions["zai"],
+                       pipeline_headers(request.headers))
+    except ApiError as error:
+        raise anthropic_image_error(error, body) from None
     g.summary = {"api": "anthropic", "model": chat.requested_model, "stream": chat.stream}
     waits = Waits(settings, client_gone_check(request.environ))
     encoder = MessageEncoder(chat, body.get("stop_sequences"), body["max_tokens"])
@@ -52,13 +62,18 @@ def create_message():
 
 @bp.post("/messages/count_tokens")
 def count_tokens():
-    body = load_or_400(count_schema, json_body())
     catalog = current_app.extensions["catalog"]
-    model = catalog.get_or_404(body["model"])
-    converted = openai_body(body, model)
-    check_images_allowed(converted["messages"], model, catalog)
-    chat = chat_request(converted, current_app.config["SETTINGS"], model)
+    body, converted = translated(count_schema, json_body(), catalog)
+    chat = chat_request(converted, current_app.config["SETTINGS"], catalog.get_or_404(body["model"]))
     return {"input_tokens": prompt_tokens(chat.messages)}
+
+
+def translated(schema, raw, catalog):
+    """The validated body and the OpenAI chat body it becomes; problems in Anthropic's words."""
+    body = load(schema, raw)
+    model = catalog.get_or_404(body["model"])
+    check_images(body["messages"], model, catalog)
+    return body, openai_body(body, model)
 
 
 def pipeline_headers(headers):
@@ -66,3 +81,12 @@ def pipeline_headers(headers):
     headers = Headers(headers)
     headers["X-Think-Tags-Mode"] = "reasoning"
     return headers
+
+
+def anthropic_image_error(error, body):
+    """A problem the pipeline found with an image, named by its path in the Anthropic request."""
+    path = image_paths(body).get(error.param or "")
+    if path is None:
+        return error
+    message = error.message.replace(f" in '{error.param}'", "")
+    return ApiError(error.status, f"{path}: {message}", code=error.code, param=path)

@@ -1,5 +1,7 @@
 """GET /v1/models and /v1/models/{id}: OpenAI's model objects, or Anthropic's when the request
-carries `anthropic-version` (as the Anthropic SDKs and Claude Code send it)."""
+carries `anthropic-version` (as the Anthropic SDKs and Claude Code send it): `type` "model", `id`,
+`display_name`, `created_at` (RFC 3339), newest first, paged with `limit`, `after_id` and
+`before_id` into `data`, `has_more`, `first_id` and `last_id`."""
 from datetime import datetime
 from datetime import timezone
 
@@ -8,6 +10,7 @@ from flask import current_app
 from flask import request
 
 from ztoapi import auth
+from ztoapi.anthropic_messages.errors import MISSING_KEY
 from ztoapi.errors import ApiError
 from ztoapi.errors import protocol_of
 
@@ -18,8 +21,11 @@ MOST_PER_PAGE = 1000
 
 @bp.before_request
 def check_api_key():
-    if request.method != "OPTIONS":
-        auth.check_access(request.headers)
+    if request.method == "OPTIONS":
+        return
+    if anthropic() and auth.presented_key(request.headers) is None:
+        raise ApiError(401, MISSING_KEY)
+    auth.check_access(request.headers)
 
 
 def anthropic():
@@ -30,7 +36,8 @@ def anthropic():
 def list_models():
     models = current_app.extensions["catalog"].models()
     if anthropic():
-        return anthropic_page([anthropic_card(model) for model in models], request.args)
+        newest_first = sorted(models, key=lambda model: model.created, reverse=True)
+        return anthropic_page([anthropic_card(model) for model in newest_first], request.args)
     return {"object": "list", "data": [model.card() for model in models]}
 
 
@@ -48,9 +55,13 @@ def anthropic_card(model):
 def anthropic_page(cards, args):
     """One page of Anthropic's list: `limit` (1-1000, default 20), `after_id` or `before_id`."""
     limit = args.get("limit", str(DEFAULT_PAGE))
-    if not limit.isdigit() or not 1 <= int(limit) <= MOST_PER_PAGE:
-        raise ApiError(400, f"limit: Input should be between 1 and {MOST_PER_PAGE}")
+    if not limit.lstrip("-").isdigit():
+        raise ApiError(400, "limit: Input should be a valid integer, unable to parse string as an integer")
     limit = int(limit)
+    if limit < 1:
+        raise ApiError(400, "limit: Input should be greater than or equal to 1")
+    if limit > MOST_PER_PAGE:
+        raise ApiError(400, f"limit: Input should be less than or equal to {MOST_PER_PAGE}")
     ids = [card["id"] for card in cards]
     after, before = args.get("after_id"), args.get("before_id")
     for name, value in (("after_id", after), ("before_id", before)):
