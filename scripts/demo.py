@@ -3,8 +3,9 @@ examples answer with no account and no network.
 
 The fake is the strict one the tests use (tests/fakezai, standard library only) in its demo mode:
 it speaks chat.z.ai's 2026 dialect, echoes the question ("Echo: ..."), thinks aloud ("The user
-wrote: ..."), and calls the first tool a request offers. PORT (default 9090) and DEFAULT_KEY
-(default sk-your-key) work as for `make run`; the server listens on 127.0.0.1 only.
+wrote: ..."), and calls the tool the question names (or the only one a request offers). PORT
+(default 9090) and DEFAULT_KEY (default sk-your-key) work as for `make run`; the server listens
+on 127.0.0.1 only.
 """
 import os
 import signal
@@ -42,7 +43,7 @@ def main():
     try:
         wait_until_up(base, server)
         print(f"\nZtoApi demo: {base}/v1 with key {key}, answering from a local fake chat.z.ai "
-              "(it echoes your message and calls the first tool you offer).\n"
+              "(it echoes your message and calls the tool your question names).\n"
               f"Try: curl {base}/v1/chat/completions -H 'Authorization: Bearer {key}' "
               "-H 'Content-Type: application/json' -d '{\"model\": \"GLM-4.5\", \"messages\": "
               "[{\"role\": \"user\", \"content\": \"Hello\"}], \"stream\": false}'\n"

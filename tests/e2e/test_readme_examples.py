@@ -89,3 +89,10 @@ def test_the_docs_page_examples_answer_as_shown(demo):
     for curl in docs_blocks(page, "bash"):
         out = run_shell(curl)
         assert "Echo: Hello" in out
+
+
+def test_the_responses_api_example_answers(demo):
+    section = README[README.index("## OpenAI Responses API"):README.index("\n## Coding agents\n")]
+    (shell,) = re.findall(r"```sh\n(.*?)```", section, re.S)
+    out = run_shell(on_port(shell, demo))
+    assert '"object":"response"' in out.replace(" ", "") and "Echo: Hello" in out
