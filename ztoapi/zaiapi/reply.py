@@ -1,0 +1,160 @@
+"""Reading one Z.ai API reply: SSE chunks (OpenAI's chat.completion.chunk) → pieces.
+
+delta.reasoning_content is REASONING, delta.content ANSWER; tool calls are gathered by their index
+(id and name from their first delta, arguments joined) and handed out whole, as TOOL_CALL, once
+the next call begins or the reply finishes. The usage comes in the final chunk, with its
+finish_reason; `data: [DONE]` ends the stream.
+"""
+import logging
+import socket
+
+import orjson
+import requests
+import urllib3
+
+from ztoapi.errors import ApiError
+from ztoapi.pipeline.tools import ToolCall
+from ztoapi.pipeline.tools import new_call_id
+from ztoapi.upstream import ANSWER
+from ztoapi.upstream import REASONING
+from ztoapi.upstream import TOOL_CALL
+from ztoapi.zaiapi import failures
+
+log = logging.getLogger("ztoapi.upstream")
+READ_FAILURES = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
+DRAIN_BYTES = 64 * 1024
+
+
+class ApiStream:
+    """An open API response. `batches()` yields lists of (kind, value) pieces, one per block read
+    that held chunks; it raises ApiError for an error chunk, a timeout or a stream cut short."""
+
+    def __init__(self, response):
+        self.response = response
+        self.events = 0
+        self.usage = None
+        self.sources = []
+        self.finish_reason = None
+        self.done = False
+        self.calls = {}    # index → {"id", "name", "arguments"} of the calls not handed out yet
+
+    def close(self):
+        self.response.close()
+
+    def abort(self):
+        """Cut the connection under a reader blocked on it (see ztoapi.zai.reply.ZaiStream.abort)."""
+        connection = getattr(self.response.raw, "connection", None)
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def batches(self):
+        buffer = b""
+        blocks = self.response.iter_content(chunk_size=None)
+        while True:
+            try:
+                block = next(blocks, None)
+            except requests.exceptions.ConnectionError as error:
+                if "timed out" in str(error).lower():
+                    raise failures.timed_out() from None
+                raise failures.cut_short() from None
+            except READ_FAILURES:
+                raise failures.cut_short() from None
+            if block is None:
+                if self.finish_reason is None:   # no final chunk, no [DONE]: cut short
+                    raise failures.cut_short()
+                yield self._calls_out()
+                return
+            lines = (buffer + block).split(b"\n")
+            buffer = lines.pop()
+            pieces, read = [], self.events
+            try:
+                for line in lines:
+                    if line.startswith(b"data:"):
+                        pieces += self._read(line[5:].strip())
+                    if self.done:
+                        break
+            except ApiError:
+                if pieces:
+                    yield pieces   # what came before the error chunk, then the error
+                raise
+            if self.done:
+                yield pieces + self._calls_out()
+                if self.finish_reason == "network_error":
+                    raise failures.network_error()
+                self._drain(blocks)
+                return
+            if self.events > read:
+                yield pieces
+
+    def _read(self, payload):
+        """The pieces of one `data:` line."""
+        if payload == b"[DONE]":
+            self.done = True
+            return []
+        try:
+            chunk = orjson.loads(payload)
+        except ValueError:
+            log.debug("skipped an API line that is not JSON: %.80r", payload)
+            return []
+        if not isinstance(chunk, dict):
+            return []
+        if chunk.get("error"):
+            raise failures.from_event(chunk["error"])
+        self.events += 1
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = dict(chunk["usage"])
+        pieces = []
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict):
+                continue
+            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+            if isinstance(delta.get("reasoning_content"), str) and delta["reasoning_content"]:
+                pieces.append((REASONING, delta["reasoning_content"]))
+            if isinstance(delta.get("content"), str) and delta["content"]:
+                pieces.append((ANSWER, delta["content"]))
+            for call in delta.get("tool_calls") or ():
+                pieces += self._call_delta(call)
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+        if self.finish_reason and not self.done:
+            self.done = self.usage is not None or self.finish_reason == "network_error"
+        return pieces
+
+    def _call_delta(self, call):
+        """Join one tool-call delta to its call; a new index hands out the calls before it."""
+        if not isinstance(call, dict):
+            return []
+        index = call.get("index", len(self.calls))
+        function = call.get("function") if isinstance(call.get("function"), dict) else {}
+        out = []
+        if index not in self.calls:
+            out = self._calls_out()
+            self.calls[index] = {"id": call.get("id"), "name": function.get("name"), "arguments": ""}
+        gathered = self.calls[index]
+        gathered["id"] = gathered["id"] or call.get("id")
+        gathered["name"] = gathered["name"] or function.get("name")
+        if isinstance(function.get("arguments"), str):
+            gathered["arguments"] += function["arguments"]
+        return out
+
+    def _calls_out(self):
+        calls, self.calls = self.calls, {}
+        return [(TOOL_CALL, ToolCall(call["id"] or new_call_id(), call["name"] or "",
+                                     call["arguments"] or "{}"))
+                for call in calls.values()]   # in the order they began
+
+    def _drain(self, blocks):
+        """Read the little that follows the end (`[DONE]`, the chunked end), so the connection goes
+        back to the pool; a reply that keeps talking is cut."""
+        left = DRAIN_BYTES
+        try:
+            for block in blocks:
+                left -= len(block)
+                if left < 0:
+                    return
+        except READ_FAILURES:
+            pass
