@@ -103,10 +103,10 @@ def post_worker_init(worker):
     inflight = worker.wsgi.extensions["inflight"]
 
     def start_up():
-        """Read chat.z.ai's dialect, front-end version and model list now, not on the first
-        request; the first worker then says in one line what the server is."""
+        """Read chat.z.ai's dialect, front-end version and model list (and the API's models)
+        now, not on the first request; the first worker then says in one line what the server is."""
         from ztoapi.startup import start_up_line   # a worker's import: gevent has patched by now
-        worker.wsgi.extensions["zai"].warm()
+        worker.wsgi.extensions["upstream"].warm()
         if worker.age == 1:
             worker.log.info("%s", start_up_line(worker.wsgi, worker.cfg.bind[0]))
 

@@ -13,6 +13,7 @@ THINK_TAGS_MODES = ("reasoning", "think", "strip", "raw")
 PUBLIC_DEFAULT_KEY = "sk-your-key"   # printed in every README: fine on loopback, never to open /dashboard
 MODELS_SOURCES = ("auto", "builtin", "upstream")
 ZAI_DIALECTS = ("auto", "2026", "2025")
+UPSTREAM_NAMES = ("web", "api")   # chat.z.ai's web chat; Z.ai's official API
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 
@@ -56,6 +57,10 @@ class Settings:
     upstream_first_event_timeout: float = 60.0  # UPSTREAM_FIRST_EVENT_TIMEOUT: request → first event
     upstream_read_timeout: float = 120.0    # UPSTREAM_READ_TIMEOUT: longest gap between events
     upstream_max_retries: int = 2         # UPSTREAM_MAX_RETRIES: extra attempts before the first byte
+    upstreams: str = "web"                # UPSTREAMS: web | api | web,api | api,web (order of preference)
+    zai_api_key: str = ""                 # ZAI_API_KEY: Z.ai API keys, comma- or newline-separated
+    zai_api_base: str = "https://api.z.ai/api/paas/v4"  # ZAI_API_BASE: the API's base URL
+    zai_api_models: str = ""              # ZAI_API_MODELS: API model ids to offer; empty = its GET /models
     sse_keepalive_seconds: float = 15.0   # SSE_KEEPALIVE_SECONDS: `: keep-alive` during silences; 0 = off
     guest_pool_size: int = 3              # GUEST_POOL_SIZE: guest tokens kept at once
     token_cooldown_seconds: float = 30.0  # TOKEN_COOLDOWN_SECONDS: first rest of a rate-limited token
@@ -76,6 +81,16 @@ class Settings:
     metrics_key: str = ""                 # METRICS_KEY: Bearer key for /metrics; empty = open
     auth_failures_per_minute: int = 30    # AUTH_FAILURES_PER_MINUTE: wrong keys and sign-ins per client address; 0 = none
     log_format: str = "text"              # LOG_FORMAT: text | json
+
+    @property
+    def upstream_names(self):
+        """UPSTREAMS as a tuple, in order of preference."""
+        return tuple(name.strip().lower() for name in self.upstreams.split(",") if name.strip())
+
+    @property
+    def zai_api_keys(self):
+        """ZAI_API_KEY's keys (comma- or newline-separated)."""
+        return tuple(key.strip() for key in self.zai_api_key.replace("\n", ",").split(",") if key.strip())
 
     @property
     def upstream_origin(self):
@@ -122,8 +137,16 @@ class Settings:
             raise SettingsError(f"UPSTREAM_URL must be an http(s) URL, got {self.upstream_url!r}")
         if not self.default_key:
             raise SettingsError("DEFAULT_KEY must not be empty")
-        if not self.zai_token and not self.anon_token_enabled:
+        names = self.upstream_names
+        if not names or len(set(names)) != len(names) or not set(names) <= set(UPSTREAM_NAMES):
+            raise SettingsError(f"UPSTREAMS must be web, api, web,api or api,web, got {self.upstreams!r}")
+        if "web" in names and not self.zai_token and not self.anon_token_enabled:
             raise SettingsError("set ZAI_TOKEN or ANON_TOKEN_ENABLED=true: no upstream credential")
+        if "api" in names and not self.zai_api_keys:
+            raise SettingsError("UPSTREAMS includes api: set ZAI_API_KEY (a Z.ai API key)")
+        api_base = urlsplit(self.zai_api_base)
+        if api_base.scheme not in ("http", "https") or not api_base.netloc:
+            raise SettingsError(f"ZAI_API_BASE must be an http(s) URL, got {self.zai_api_base!r}")
         for name in ("upstream_connect_timeout", "upstream_first_event_timeout",
                      "upstream_read_timeout", "token_cooldown_seconds", "image_fetch_timeout",
                      "image_request_timeout", "request_read_timeout", "client_write_timeout",

@@ -238,7 +238,7 @@ def test_healthz_and_readyz(client):
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json() == {"status": "ready", "checks": {"credentials": "ok", "store": "ok"},
-                                "upstream": {"web": {"dialect": "2025",
+                                "upstream": {"web": {"ready": True, "reason": "ok", "dialect": "2025",
                                                      "dialect_source": "/api/config answered 404"}}}
 
 

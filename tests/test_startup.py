@@ -27,6 +27,17 @@ def test_the_start_up_line_says_where_what_and_how(fake):
                     "http://localhost:9090/docs, dashboard http://localhost:9090/dashboard")
 
 
+def test_the_start_up_line_names_each_upstream_in_order(fake):
+    app = create_app(settings_for(fake, upstreams="web,api", zai_api_key="key-one-0123456789,key-two-0123456789",
+                                  zai_api_base="http://127.0.0.1:9/api/paas/v4"))
+    line = start_up_line(app, "127.0.0.1:9090")
+    assert line == (f"ZtoApi listening on http://127.0.0.1:9090 · upstream chat.z.ai at {fake.url}, 2025 dialect "
+                    "(/api/config answered 404) · credentials: guests then upstream Z.ai's API at "
+                    "http://127.0.0.1:9/api/paas/v4 with 2 ZAI_API_KEY keys · docs http://127.0.0.1:9090/docs, "
+                    "dashboard http://127.0.0.1:9090/dashboard")
+    assert "key-one" not in line
+
+
 def test_the_public_default_key_beyond_loopback_is_warned_about(monkeypatch, tmp_path, caplog):
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     monkeypatch.delenv("DEFAULT_KEY", raising=False)

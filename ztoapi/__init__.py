@@ -22,7 +22,7 @@ def create_app(settings=None):
 
 def set_up_services(app, settings):
     """What requests use, each in app.extensions: the request log and its record sinks, the shared
-    store, the upstream client, the model catalogue, the image loader, client keys and limits,
+    store, the upstreams (UPSTREAMS) behind their router, the model catalogue, the image loader, client keys and limits,
     credential reporting and metrics."""
     from ztoapi import cors
     from ztoapi import inflight
@@ -36,15 +36,23 @@ def set_up_services(app, settings):
     from ztoapi.images import ImageLoader
     from ztoapi.keys import KeyRing
     from ztoapi.openai_responses.stored import StoredResponses
+    from ztoapi.upstream.router import Router
     from ztoapi.zai.client import ZaiClient
+    from ztoapi.zaiapi.client import ApiClient
 
     inflight.init_app(app)
     requestlog.configure_logging(settings.debug_mode, settings.log_format)
     requestlog.init_app(app)
     cors.init_app(app, settings.cors_origins)
     app.extensions["store"] = store.open_store(settings)
-    client = app.extensions["zai"] = app.extensions["upstream"] = ZaiClient(settings)
-    app.extensions["catalog"] = Catalog(client.models, parse_aliases(settings.model_aliases))
+    upstreams = app.extensions["upstreams"] = {}
+    if "web" in settings.upstream_names:
+        upstreams["web"] = ZaiClient(settings)
+    if "api" in settings.upstream_names:
+        upstreams["api"] = ApiClient(settings)
+    app.extensions["zai"] = upstreams.get("web")
+    router = app.extensions["upstream"] = Router(settings.upstream_names, upstreams)
+    app.extensions["catalog"] = Catalog(router.models, parse_aliases(settings.model_aliases))
     app.extensions["images"] = ImageLoader(settings)
     app.extensions["keys"] = KeyRing.from_settings(settings)
     app.extensions["responses"] = StoredResponses(app.extensions["store"], settings.responses_ttl)

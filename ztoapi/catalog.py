@@ -29,13 +29,16 @@ class Model:
     reasoning_effort: bool = False   # the upstream takes a reasoning effort for it
     defaults: dict = field(default_factory=dict)
     aliases: tuple = ()
+    upstreams: tuple = ("web",)      # who serves it, in UPSTREAMS order ("web", "api")
+    api_id: str = ""                 # its id in Z.ai's API, when the API serves it
 
     def card(self):
         """The OpenAI `model` object, with capabilities as extra fields."""
         return {"id": self.id, "object": "model", "created": self.created, "owned_by": "z.ai",
                 "capabilities": {"vision": self.vision, "thinking": self.can_think,
                                  "thinking_forced": self.thinking is True,
-                                 "search": self.search, "reasoning_effort": self.reasoning_effort}}
+                                 "search": self.search, "reasoning_effort": self.reasoning_effort},
+                "upstreams": list(self.upstreams)}
 
 
 VARIANT_SUFFIXES = ("-Thinking", "-Search")

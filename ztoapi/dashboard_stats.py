@@ -17,7 +17,8 @@ MINUTE = 60
 PERCENTILES = (50, 90, 99)
 COUNTS = ("requests", "failed", "tokens_in", "tokens_out")
 REQUEST_FIELDS = ("time", "request_id", "method", "path", "api", "key", "model", "stream", "status",
-                  "duration_ms", "ttft_ms", "tokens_in", "tokens_out", "client", "error", "retries")
+                  "duration_ms", "ttft_ms", "tokens_in", "tokens_out", "client", "error", "retries",
+                  "upstream")
 SHOWN_TOKEN_CHARS = 6
 
 

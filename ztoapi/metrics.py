@@ -64,6 +64,12 @@ class Metrics:
                                        ("code",), registry=registry)
         self.upstream_retries = Counter("ztoapi_upstream_retries_total",
                                         "Upstream attempts made again after a failure.", registry=registry)
+        self.upstream_replies = Counter("ztoapi_upstream_replies_total",
+                                        "Requests answered, by the upstream that answered (web, api).",
+                                        ("upstream",), registry=registry)
+        self.failovers = Counter("ztoapi_upstream_failovers_total",
+                                 "Requests sent on to the next upstream in UPSTREAMS after a refusal.",
+                                 ("source", "target"), registry=registry)
         # liveall: each worker has its own pool; configured tokens are in every worker's (summing
         # would multiply them) while guests are per worker (a max would hide them), so keep a
         # series per live worker (pid label) and let the query choose sum or max
@@ -82,6 +88,8 @@ class Metrics:
             self.tokens.labels("in", model).inc(record["tokens_in"])
         if record["tokens_out"]:
             self.tokens.labels("out", model).inc(record["tokens_out"])
+        if record.get("upstream"):
+            self.upstream_replies.labels(record["upstream"]).inc()
         if record["error"] and record["status"] < 400:
             self.stream_errors.labels(record["error"]).inc()
         # a scrape sets only the serving worker's gauges: the others refresh theirs as they work
@@ -96,6 +104,9 @@ class Metrics:
             return ""
         model = self.catalog.find(name) if self.catalog else None
         return model.id if model else OTHER
+
+    def failed_over(self, router, source, target):
+        self.failovers.labels(source, target).inc()
 
     def upstream_failed(self, client, code):
         self.upstream_errors.labels(code or OTHER).inc()
@@ -160,14 +171,16 @@ def count_stream(response):
 def init_app(app):
     """Register the request sink, the upstream signals' receivers and the /metrics route."""
     multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
-    client = app.extensions.get("zai")
+    web = app.extensions.get("zai")
     metrics = app.extensions["metrics"] = Metrics(
         None if multiprocess else CollectorRegistry(), RouteNames(app.url_map),
-        app.extensions.get("catalog"), client.pool if client else None)
+        app.extensions.get("catalog"), web.pool if web else None)
     app.extensions["record_sinks"].append(metrics.record)
-    if client:
+    for client in app.extensions.get("upstreams", {}).values():
         signals.upstream_failed.connect(metrics.upstream_failed, sender=client)
         signals.upstream_retried.connect(metrics.upstream_retried, sender=client)
+    if "upstream" in app.extensions:
+        signals.upstream_failed_over.connect(metrics.failed_over, sender=app.extensions["upstream"])
     metrics_key = app.config["SETTINGS"].metrics_key
 
     def serve_metrics():

@@ -126,6 +126,10 @@ def note(what, text, when=None):
 
 def init_app(app):
     store, client = app.extensions["store"], app.extensions["zai"]
+    if client is None:   # UPSTREAMS=api: no web chat credentials to report
+        app.extensions["credential_reporter"] = lambda record=None: None
+        app.extensions["record_sinks"].append(store.record)
+        return
     reporter = app.extensions["credential_reporter"] = CredentialReporter(client, store)
     app.extensions["record_sinks"] += [store.record, reporter]
     signals.upstream_failed.connect(reporter.attempt_failed, sender=client)

@@ -106,6 +106,7 @@ class Finish:
         record["tokens_in"] = count(usage.get("prompt_tokens"))
         record["tokens_out"] = count(usage.get("completion_tokens"))
         record["retries"] = outcome.get("retries", 0)
+        record["upstream"] = outcome.get("upstream")
         if outcome.get("result") not in (None, "ok"):
             record["error"] = outcome["result"]
         if record["api"] is None:   # health checks, scrapes, pages: not API traffic
@@ -130,6 +131,8 @@ def text_line(record):
         parts.append(f"tokens={record['tokens_in']}/{record['tokens_out']}")
     if record["retries"]:
         parts.append(f"retries={record['retries']}")
+    if record.get("upstream"):
+        parts.append(f"upstream={record['upstream']}")
     parts.append(f"agent={quoted(record['client'])}")
     return " ".join(parts)
 

@@ -122,6 +122,8 @@ class Model(Schema):
     created = fields.Integer(required=True)
     owned_by = fields.String(required=True)
     capabilities = fields.Nested(Capabilities)
+    upstreams = described(fields.List, "Who serves it, in UPSTREAMS order: \"web\" (chat.z.ai's web chat), "
+                                       "\"api\" (Z.ai's API).", cls_or_instance=fields.String())
 
 
 class ModelList(Schema):

@@ -8,3 +8,4 @@ _signals = Namespace()
 
 upstream_failed = _signals.signal("upstream-failed")     # an attempt failed: code=<error code>
 upstream_retried = _signals.signal("upstream-retried")   # another attempt follows a failed one
+upstream_failed_over = _signals.signal("upstream-failed-over")   # the router sent a request on: source=, target=

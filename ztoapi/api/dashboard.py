@@ -35,6 +35,7 @@ from ztoapi.auth import presented_key
 from ztoapi.auth import refuse_if_throttled
 from ztoapi.errors import ApiError
 from ztoapi.keys import digest
+from ztoapi.upstream.router import shown_states
 
 log = logging.getLogger("ztoapi")
 
@@ -171,9 +172,7 @@ def credentials():
         current_app.extensions["credential_reporter"]()
         states = current_app.extensions["store"].credentials()
     pools = dashboard_stats.credential_pool(states)
-    web = current_app.extensions["zai"].status()
-    return {**pools, "upstream": {"web": {"dialect": web["dialect"], "dialect_source": web["dialect_source"],
-                                          "ready": web["ready"], "reason": web["reason"]}}}
+    return {**pools, "upstream": shown_states(current_app.extensions["upstream"].status()["upstreams"])}
 
 
 bp.register_blueprint(api, url_prefix="/api")

@@ -4,6 +4,8 @@ import logging
 from flask import Blueprint
 from flask import current_app
 
+from ztoapi.upstream.router import shown_states
+
 log = logging.getLogger("ztoapi")
 bp = Blueprint("health", __name__)
 
@@ -15,12 +17,12 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    web = current_app.extensions["zai"].status()
-    checks = {"credentials": web["reason"], "store": store_check()}
+    """Ready when one upstream in UPSTREAMS can serve and the store answers; each upstream's state."""
+    routed = current_app.extensions["upstream"].status()
+    checks = {"credentials": routed["reason"], "store": store_check()}
     ready = all(check == "ok" for check in checks.values())
     return {"status": "ready" if ready else "not ready", "checks": checks,
-            "upstream": {"web": {"dialect": web["dialect"], "dialect_source": web["dialect_source"]}}}, \
-        200 if ready else 503
+            "upstream": shown_states(routed["upstreams"])}, 200 if ready else 503
 
 
 def store_check():

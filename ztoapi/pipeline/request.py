@@ -34,6 +34,9 @@ class ChatRequest:
     json_output: bool = False    # response_format asked for JSON
     reasoning_effort: str | None = None   # the request's effort, for upstreams that take one
     client_token: str | None = field(default=None, repr=False)   # X-ZAI-Token, when allowed
+    # the request in OpenAI's own terms, for an upstream that calls tools itself (Z.ai's API):
+    # messages as the client sent them, tools, tool_choice, response_format, stop
+    native: dict = field(default_factory=dict, repr=False)
 
 
 def prepare(body, settings, catalog, loader, client, headers, key_think=None):
@@ -48,8 +51,8 @@ def prepare(body, settings, catalog, loader, client, headers, key_think=None):
     chat = chat_request(body, settings, model, headers.get("Accept", ""),
                         headers.get("X-Think-Tags-Mode") or key_think, None, client_token,
                         headers.get("User-Agent", ""))
-    if not any(image_parts(body["messages"])):
-        return chat
+    if not any(image_parts(body["messages"])) or chat.model.upstreams[0] != "web":
+        return chat   # Z.ai's API takes images as the client sent them
     shift = len(chat.messages) - len(body["messages"])   # system messages added for tools or JSON
     sending = client.image_messages(chat)
     parts = [(where, url) for where, url in image_parts(body["messages"]) if where[0] + shift in sending]
@@ -101,6 +104,9 @@ def chat_request(body, settings, model, accept="", think_mode=None, images=None,
         json_output=(body.get("response_format") or {}).get("type") in ("json_object", "json_schema"),
         reasoning_effort=body.get("reasoning_effort"),
         client_token=client_token,
+        native={"messages": body["messages"], "tools": tools if choice != "none" else [],
+                "tool_choice": choice, "response_format": body.get("response_format"),
+                "stop": body.get("stop")},
     )
 
 

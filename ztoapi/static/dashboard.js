@@ -421,7 +421,12 @@
       var time = cell(row, clock(r.time, true), "muted");
       time.title = new Date(r.time * 1000).toLocaleString() + " · " + r.request_id;
       textCell(row, r.key === null ? clipped("faint", "—") : clipped(null, r.key));
-      textCell(row, r.model === null ? clipped("faint mono", r.method + " " + r.path) : clipped(null, r.model));
+      var model = r.model === null ? clipped("faint mono", r.method + " " + r.path) : clipped(null, r.model);
+      if (r.upstream && r.upstream !== "web") {   // answered by Z.ai's API
+        model.appendChild(el("span", "muted", " · " + r.upstream));
+        model.title += " (answered by Z.ai's API)";
+      }
+      textCell(row, model);
       cell(row, r.stream === null ? "—" : (r.stream ? "stream" : "json"), r.stream ? null : "muted");
       var kind = r.error && r.status < 400 ? "warn" : statusKind(r.status);   // a stream that broke late
       cell(row, null).appendChild(pill(String(r.status), kind));
@@ -447,9 +452,12 @@
     var counts = pool.counts;
     setText("pool-counts",
             counts.ok + " ok · " + counts.cooling + " cooling · " + counts.invalid + " invalid · " + counts.captcha + " captcha");
-    var web = pool.upstream.web;
-    setText("upstream-state", "chat.z.ai, " + web.dialect + " dialect (" + web.dialect_source + ")" +
-            (web.ready ? "" : " · not ready: " + web.reason));
+    setText("upstream-state", Object.keys(pool.upstream).map(function (name) {
+      var state = pool.upstream[name];
+      var what = name === "web" ? "chat.z.ai, " + state.dialect + " dialect (" + state.dialect_source + ")"
+                                : "Z.ai's API";
+      return what + (state.ready ? "" : " · not ready: " + state.reason);
+    }).join(" then "));
     if (!pool.workers.length) {
       box.appendChild(el("p", "empty", scope === "all" ? "No worker has reported its pool yet."
                                                        : "The pool is shown to keys that see all traffic."));

@@ -52,7 +52,8 @@ CREDENTIALS_FRESH_SECONDS = 60
 WARN_EVERY_SECONDS = 60.0   # a store that stays down is logged once a minute, not once a call
 SEPARATOR = "\x1f"   # between a key's name and a model's in the "keymodel" totals
 RECORD_FIELDS = ("time", "request_id", "method", "path", "api", "key", "model", "stream", "status",
-                 "duration_ms", "ttft_ms", "tokens_in", "tokens_out", "client", "error", "retries")
+                 "duration_ms", "ttft_ms", "tokens_in", "tokens_out", "client", "error", "retries",
+                 "upstream")
 
 
 class Verdict(NamedTuple):
