@@ -119,6 +119,14 @@ def post_worker_init(worker):
         while inflight.count:
             gevent.sleep(0.1)
         worker.log.info("Worker %s drained: no request in flight, exiting", worker.pid)
+        worker.wsgi.extensions["records"].flush()   # os._exit skips every exit hook
         os._exit(0)
 
     gevent.spawn(exit_when_drained)
+
+
+def worker_exit(server, worker):
+    """A worker that ends another way (a quick shutdown) writes its queued request records first."""
+    records = getattr(worker, "wsgi", None) and worker.wsgi.extensions.get("records")
+    if records:
+        records.flush()

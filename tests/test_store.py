@@ -221,6 +221,16 @@ def test_credentials_of_workers_heard_from_lately(backend):
     assert store.credentials() == {"host:2": []}
 
 
+def test_record_many_is_the_same_as_one_record_after_another(backend):
+    store, clock = backend
+    store.record_many([record(clock.now, model="GLM-4.5"), record(clock.now + 1, model="GLM-4.6", status=502)])
+    store.record(record(clock.now + 2, model="GLM-4.5"))
+    assert [rec["model"] for rec in store.recent(10)] == ["GLM-4.5", "GLM-4.6", "GLM-4.5"]
+    totals = store.totals()
+    assert totals["requests"] == 3 and totals["failed"] == 1
+    assert totals["by_model"]["GLM-4.5"]["requests"] == 2
+
+
 def test_documents_are_kept_until_their_ttl_and_forgotten_on_request(backend):
     store, clock = backend
     assert store.document("resp_1") is None

@@ -7,11 +7,14 @@ reads the pools; at most every few seconds, but at once when a credential appear
 or an upstream failure differs from the last one. The pool alone says nothing when no credential
 exists (guest minting failed before any was made), so the report adds notes from what this worker
 saw: why it has no guest, and its last upstream failure (code, the message the client got, when)."""
+import functools
 import os
 import socket
 import time
 
 from ztoapi import signals
+from ztoapi.recordwriter import RecordWriter
+from ztoapi.requestlog import keep_records
 from ztoapi.store import OutageLog
 
 PUBLISH_EVERY_SECONDS = 5.0
@@ -126,10 +129,10 @@ def note(what, text, when=None):
 
 def init_app(app):
     store, client = app.extensions["store"], app.extensions["zai"]
+    app.extensions["records"] = RecordWriter(functools.partial(keep_records, store))
     if client is None:   # UPSTREAMS=api: no web chat credentials to report
         app.extensions["credential_reporter"] = lambda record=None: None
-        app.extensions["record_sinks"].append(store.record)
         return
     reporter = app.extensions["credential_reporter"] = CredentialReporter(client, store)
-    app.extensions["record_sinks"] += [store.record, reporter]
+    app.extensions["record_sinks"].append(reporter)
     signals.upstream_failed.connect(reporter.attempt_failed, sender=client)

@@ -1,8 +1,10 @@
 """Request ids, and one record per request when it ends (for a stream: after its last byte).
 
-The record goes to the log (one line, text or JSON) and, for API requests (/v1, /anthropic),
-to every sink in `app.extensions["record_sinks"]` (the shared store, metrics, token limits). A sink that fails
-is logged and skipped: nothing here can break a response.
+For API requests (/v1, /anthropic) the record goes to every sink in
+`app.extensions["record_sinks"]` (metrics, token limits, credential notes) at once, and to the log
+(one line, text or JSON) and the shared store through `app.extensions["records"]`, which writes
+them in batches off the request's path (ztoapi.recordwriter). A sink or store that fails is
+logged and skipped: nothing here can break a response.
 
 In a text line every value a client chose (path, model, user agent; key names too) is escaped:
 a value with a space, quote, backslash, `=` or anything unprintable is written in double quotes,
@@ -69,7 +71,8 @@ def finish_request(response):
     """Stamp the request id; the record is kept when the response ends (a stream: its last byte)."""
     response.headers["x-request-id"] = g.get("request_id") or "req_" + secrets.token_hex(16)
     finish = Finish(request_record(response), g.get("started") or time.perf_counter(),
-                    g.get("outcome", {}), current_app.extensions["record_sinks"])
+                    g.get("outcome", {}), current_app.extensions["record_sinks"],
+                    current_app.extensions.get("records"))
     if response.is_streamed:
         response.call_on_close(finish)
     else:
@@ -94,8 +97,9 @@ def request_record(response):
 class Finish:
     """Completes a request's record when it ends, logs it and hands it to the sinks."""
 
-    def __init__(self, record, started, outcome, sinks):
+    def __init__(self, record, started, outcome, sinks, writer=None):
         self.record, self.started, self.outcome, self.sinks = record, started, outcome, sinks
+        self.writer = writer   # ztoapi.recordwriter.RecordWriter: the log line and the store
 
     def __call__(self):
         record, outcome = self.record, self.outcome
@@ -112,12 +116,27 @@ class Finish:
         if record["api"] is None:   # health checks, scrapes, pages: not API traffic
             log.debug("%s", text_line(record), extra={"request": record})
             return
-        log.info("%s", text_line(record), extra={"request": record})
         for sink in self.sinks:
             try:
                 sink(record)
             except Exception as error:   # a sink must never break a response
                 log.warning("request record not kept by %s: %s", getattr(sink, "__qualname__", sink), error)
+        if self.writer is None:
+            keep_records(None, [record])
+        else:
+            self.writer.add(record)   # the log line and the store, batched off the request's path
+
+
+def keep_records(store, records):
+    """The log line of each record, then the records into the store (one transaction)."""
+    for record in records:
+        log.info("%s", text_line(record), extra={"request": record})
+    if store is None:
+        return
+    try:
+        store.record_many(records)
+    except Exception as error:   # a store that is down costs the statistics, never a response
+        log.warning("%d request records not kept by the store: %s", len(records), error)
 
 
 def text_line(record):

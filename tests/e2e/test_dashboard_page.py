@@ -85,6 +85,17 @@ def summary(base):
     return requests.get(f"{base}/dashboard/api/summary", headers=AUTH, timeout=5).json()
 
 
+def settled_summary(base):
+    """The summary once the records of earlier requests (start-up's probes) are all written."""
+    before = summary(base)
+    while True:
+        time.sleep(0.2)
+        now = summary(base)
+        if now["totals"] == before["totals"]:
+            return now
+        before = now
+
+
 def pool(base):
     return requests.get(f"{base}/dashboard/api/credentials", headers=AUTH, timeout=5).json()
 
@@ -110,7 +121,7 @@ def traffic(dashboard_server, fake):
     long alias of GLM-4.6) and 2 that fail, sent at once; then model listings until both workers
     have served some (each reports its credential pool after a request). The baseline is what
     start-up left: its readiness probe."""
-    before = summary(dashboard_server)
+    before = settled_summary(dashboard_server)
     sent = Traffic(dashboard_server, before["totals"])
     sent.refused_before = sum(row["requests"] for row in before["by_key"] if row["name"] is None)
     calls = [("default", "GLM-4.5", False, "one"), ("default", "GLM-4.5", True, "two"),
@@ -126,6 +137,9 @@ def traffic(dashboard_server, fake):
         if len(pool(dashboard_server)["workers"]) == 2:
             break
         sent.list_models()
+    deadline = time.monotonic() + 10   # records are written in batches, a moment after each request
+    while summary(dashboard_server)["totals"]["requests"] < sent.expected("requests") and time.monotonic() < deadline:
+        time.sleep(0.05)
     return sent
 
 

@@ -101,6 +101,9 @@ def test_shared_statistics_across_instances(two_instances, redis_url):
         assert call() == 200
     from ztoapi.store.redis import RedisStore
     store = RedisStore(redis_url)
+    deadline = time.monotonic() + 5   # records are written in batches, a moment after each request
+    while store.totals()["by_key"].get("alice", {}).get("requests") != 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert store.totals()["by_key"]["alice"]["requests"] == 6
     alice = [rec for rec in store.recent(100) if rec["key"] == "alice"]   # not the start-up probes
     assert len(alice) == 6 and {rec["status"] for rec in alice} == {200}

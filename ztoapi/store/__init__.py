@@ -6,6 +6,7 @@ Every backend has the same methods (the contract is tested against both in tests
 
 - record(rec)                      append a finished request (a dict, see RECORD_FIELDS) to the
                                    log and add it to the all-time totals
+- record_many(recs)                the same for several, in one transaction (oldest first)
 - recent(limit, key=None)          the newest `limit` records, newest first; with `key`, only
                                    that client key's (looked for among the newest LOG_KEEP)
 - since(seconds)                   the records of the last `seconds`, oldest first (the log keeps

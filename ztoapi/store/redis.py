@@ -65,14 +65,18 @@ class RedisStore:
         self._pid = None
 
     def record(self, rec):
-        fields = (int(failed(rec)), rec["tokens_in"], rec["tokens_out"])
+        self.record_many([rec])
+
+    def record_many(self, recs):
         pipe = self._redis().pipeline(transaction=False)
-        pipe.lpush(PREFIX + "log", orjson.dumps(rec))
+        for rec in recs:
+            fields = (int(failed(rec)), rec["tokens_in"], rec["tokens_out"])
+            pipe.lpush(PREFIX + "log", orjson.dumps(rec))
+            for scope, name in total_scopes(rec):
+                for counter, value in zip(("requests", "failed", "tokens_in", "tokens_out"), (1, *fields)):
+                    if value:
+                        pipe.hincrby(PREFIX + "totals", SEPARATOR.join((scope, name, counter)), value)
         pipe.ltrim(PREFIX + "log", 0, LOG_KEEP - 1)
-        for scope, name in total_scopes(rec):
-            for counter, value in zip(("requests", "failed", "tokens_in", "tokens_out"), (1, *fields)):
-                if value:
-                    pipe.hincrby(PREFIX + "totals", SEPARATOR.join((scope, name, counter)), value)
         pipe.execute()
 
     def recent(self, limit, key=None):

@@ -53,13 +53,18 @@ class SqliteStore:
         self._records = 0
 
     def record(self, rec):
-        fields = (int(failed(rec)), rec["tokens_in"], rec["tokens_out"])
+        self.record_many([rec])
+
+    def record_many(self, recs):
         with self._transaction() as db:
-            db.execute("INSERT INTO requests (time, record) VALUES (?, ?)", (rec["time"], orjson.dumps(rec)))
-            for scope, name in total_scopes(rec):
-                db.execute(ADD_TOTALS, (scope, name, *fields))
-            self._records += 1
-            if self._records % TRIM_EVERY == 0:
+            for rec in recs:
+                fields = (int(failed(rec)), rec["tokens_in"], rec["tokens_out"])
+                db.execute("INSERT INTO requests (time, record) VALUES (?, ?)", (rec["time"], orjson.dumps(rec)))
+                for scope, name in total_scopes(rec):
+                    db.execute(ADD_TOTALS, (scope, name, *fields))
+            trim = self._records // TRIM_EVERY != (self._records + len(recs)) // TRIM_EVERY
+            self._records += len(recs)
+            if trim:
                 db.execute("DELETE FROM requests WHERE id <= (SELECT MAX(id) FROM requests) - ?", (LOG_KEEP,))
                 db.execute("DELETE FROM counters WHERE expires <= ?", (self.clock(),))
                 db.execute("DELETE FROM leases WHERE expires <= ?", (self.clock(),))
