@@ -8,6 +8,7 @@ import uuid
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 
 from ztoapi.errors import ApiError
 from ztoapi.zai import failures
@@ -238,8 +239,7 @@ class ZaiClient:
     def _send(self, method, url, headers, timeout, stream=False, **body):
         """One request, its failures as ApiErrors."""
         try:
-            prepared = requests.Request(method, url, headers=headers, **body).prepare()
-            return self.session.send(prepared, stream=stream, timeout=timeout,
+            return self.session.send(prepared_request(method, url, headers, **body), stream=stream, timeout=timeout,
                                      proxies=self.session.proxies, allow_redirects=False)
         except requests.ConnectTimeout:
             raise failures.timed_out(connecting=True) from None
@@ -247,6 +247,24 @@ class ZaiClient:
             raise failures.timed_out() from None
         except requests.RequestException as error:
             raise failures.unreachable(error) from None
+
+
+def prepared_request(method, url, headers, data=None, **other):
+    """What requests.Request(...).prepare() makes, made directly for the common case: a URL this
+    gateway built already quoted and a bytes body. Parsing and re-quoting the URL, checking each
+    header and encoding the body again cost a tenth of a stream's CPU in the benchmark's profile
+    (http.client still checks every header it sends). Anything else (a multipart upload) is
+    prepared by requests as usual."""
+    if other or not isinstance(data, (bytes, type(None))) or not url.isascii():
+        return requests.Request(method, url, headers=headers, data=data, **other).prepare()
+    request = requests.PreparedRequest()
+    request.method = method
+    request.url = url
+    request.headers = CaseInsensitiveDict(headers)
+    request.body = data
+    if data is not None or method not in ("GET", "HEAD"):
+        request.headers["Content-Length"] = str(len(data or b""))
+    return request
 
 
 def request_shape(body, chat):
