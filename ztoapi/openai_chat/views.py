@@ -6,6 +6,7 @@ from flask import request
 
 from ztoapi import auth
 from ztoapi.openai_chat.encoder import ChatEncoder
+from ztoapi.openai_chat.fastpath import common
 from ztoapi.openai_chat.schema import ChatCompletionRequest
 from ztoapi.pipeline.reading import Waits
 from ztoapi.pipeline.reading import client_gone_check
@@ -27,7 +28,8 @@ def check_api_key():
 @bp.post("/chat/completions")
 def create_chat_completion():
     settings = current_app.config["SETTINGS"]
-    body = load_or_400(chat_schema, json_body())
+    raw = json_body()
+    body = common(raw) or load_or_400(chat_schema, raw)
     extensions = current_app.extensions
     chat = prepare(body, settings, extensions["catalog"], extensions["images"], extensions["zai"],
                    request.headers, key_think=g.client_key.think)
