@@ -6,6 +6,11 @@ it speaks chat.z.ai's 2026 dialect, echoes the question ("Echo: ..."), thinks al
 wrote: ..."), and calls the tool the question names (or the only one a request offers). PORT
 (default 9090) and DEFAULT_KEY (default sk-your-key) work as for `make run`; the server listens
 on 127.0.0.1 only.
+
+`DEMO_UPSTREAM=api make demo` answers from a local fake of Z.ai's API instead (tests/fakeapi in
+its demo mode, the same answers, tool calls native): the server runs with UPSTREAMS=api,
+ZAI_API_KEY the fake's key and ZAI_API_BASE the fake's address. Either way the fake's
+GET /__fake/requests shows what ZtoApi sent upstream.
 """
 import os
 import signal
@@ -14,7 +19,11 @@ import sys
 import time
 import urllib.request
 
+from tests.fakeapi import FakeZaiApi
 from tests.fakezai import FakeZai
+
+API_KEY = "zai-demo-key"
+UPSTREAMS = {"web": "a local fake chat.z.ai", "api": "a local fake of Z.ai's API"}
 
 
 def wait_until_up(base, process, seconds=30.0):
@@ -31,23 +40,35 @@ def wait_until_up(base, process, seconds=30.0):
     raise SystemExit("demo: the server did not start in 30 s")
 
 
+def start_fake(upstream):
+    """The demo fake of `upstream` and the server settings that point at it."""
+    if upstream == "api":
+        fake = FakeZaiApi(keys=[API_KEY], demo=True).start()
+        return fake, {"UPSTREAMS": "api", "ZAI_API_KEY": API_KEY, "ZAI_API_BASE": fake.base_url}
+    fake = FakeZai(dialect="2026", demo=True).start()
+    return fake, {"UPSTREAMS": "web", "UPSTREAM_URL": f"{fake.url}/api/chat/completions"}
+
+
 def main():
     port = os.environ.get("PORT", "9090")
     key = os.environ.get("DEFAULT_KEY", "sk-your-key")
-    fake = FakeZai(dialect="2026", demo=True).start()
-    env = dict(os.environ, UPSTREAM_URL=f"{fake.url}/api/chat/completions", DEFAULT_KEY=key,
-               DATA_DIR=os.environ.get("DATA_DIR", "./data/demo"))
+    upstream = os.environ.get("DEMO_UPSTREAM") or "web"
+    if upstream not in UPSTREAMS:
+        raise SystemExit(f"demo: DEMO_UPSTREAM must be web or api, not {upstream!r}")
+    fake, upstream_env = start_fake(upstream)
+    env = dict(os.environ, **upstream_env, DEFAULT_KEY=key, DATA_DIR=os.environ.get("DATA_DIR", "./data/demo"))
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py",
                                "--bind", f"127.0.0.1:{port}", "wsgi:app"], env=env)
     base = f"http://localhost:{port}"
     try:
         wait_until_up(base, server)
-        print(f"\nZtoApi demo: {base}/v1 with key {key}, answering from a local fake chat.z.ai "
+        print(f"\nZtoApi demo: {base}/v1 with key {key}, answering from {UPSTREAMS[upstream]} "
               "(it echoes your message and calls the tool your question names).\n"
               f"Try: curl {base}/v1/chat/completions -H 'Authorization: Bearer {key}' "
               "-H 'Content-Type: application/json' -d '{\"model\": \"GLM-4.5\", \"messages\": "
               "[{\"role\": \"user\", \"content\": \"Hello\"}], \"stream\": false}'\n"
-              f"Docs: {base}/docs   Ctrl-C stops the demo.\n", flush=True)
+              f"Docs: {base}/docs   What ZtoApi sent upstream: {fake.url}/__fake/requests   "
+              "Ctrl-C stops the demo.\n", flush=True)
         server.wait()
     except KeyboardInterrupt:
         pass

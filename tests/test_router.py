@@ -9,13 +9,11 @@ from ztoapi.errors import ApiError
 from ztoapi.upstream.catalogue import merged
 from ztoapi.upstream.router import Router
 from ztoapi.upstream.router import fails_over
+from ztoapi.zaiapi.models import models_of
 
 WEB_MODELS = (Model("GLM-4.7", "glm-4.7", 1), Model("GLM-4.7-Thinking", "glm-4.7", 1, thinking=True),
               Model("GLM-4.6V", "glm-4.6v", 1, vision=True), Model("GLM-5.3-Flash", "x-preview-l", 1))
-API_MODELS = (Model("GLM-4.7", "glm-4.7", 2, upstreams=("api",), api_id="glm-4.7"),
-              Model("GLM-4.7-Flash", "glm-4.7-flash", 2, upstreams=("api",), api_id="glm-4.7-flash"),
-              Model("GLM-4.6", "glm-4.6", 2, upstreams=("api",), api_id="glm-4.6"),
-              Model("GLM-4.6V", "glm-4.6v", 2, vision=True, upstreams=("api",), api_id="glm-4.6v"))
+API_MODELS = models_of([("glm-4.7", 2), ("glm-4.7-flash", 2), ("glm-4.6", 2), ("glm-4.6v", 2)])   # with variants
 
 
 class Upstream:
@@ -135,6 +133,18 @@ def test_models_served_by_both_list_both_in_upstreams_order():
     models, _ = merged(("api", "web"), {"web": (WEB_MODELS, {}), "api": (API_MODELS, {})})
     assert models[0].id == "GLM-4.7-Flash"
     assert {model.id: model for model in models}["GLM-4.7"].upstreams == ("api", "web")
+
+
+def test_each_model_is_listed_once_with_its_variants_made_once():
+    models, _ = merged(("api",), {"api": (API_MODELS, {})})
+    assert [model.id for model in models] == [
+        "GLM-4.7", "GLM-4.7-Flash", "GLM-4.6", "GLM-4.6V", "GLM-4.7-Thinking", "GLM-4.7-Search",
+        "GLM-4.7-Flash-Thinking", "GLM-4.7-Flash-Search", "GLM-4.6-Thinking", "GLM-4.6-Search"]
+    models, _ = merged(("web", "api"), {"web": (WEB_MODELS, {}), "api": (API_MODELS, {})})
+    assert [model.id for model in models] == [
+        "GLM-4.7", "GLM-4.7-Thinking", "GLM-4.6V", "GLM-5.3-Flash", "GLM-4.7-Flash", "GLM-4.6",
+        "GLM-4.7-Search", "GLM-4.7-Flash-Thinking", "GLM-4.7-Flash-Search", "GLM-4.6-Thinking", "GLM-4.6-Search"]
+    assert {model.id: model for model in models}["GLM-4.7-Search"].upstreams == ("api",)
 
 
 def test_the_merged_list_is_made_again_only_when_an_upstream_s_list_changes():

@@ -331,6 +331,17 @@ def test_two_tool_calls_in_order(api):
     assert calls[0].id != calls[1].id
 
 
+def test_parallel_tool_calls_false_keeps_the_first_call_only(api):
+    client = client_for(api)
+    api.script_next(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}},
+                                {"name": "get_weather", "arguments": {"city": "Rome"}}])
+    reply = client.open(chat_for(client, {"model": "GLM-4.7", "tools": [WEATHER], "parallel_tool_calls": False,
+                                          "messages": [{"role": "user", "content": "weather?"}]}))
+    calls = [value for kind, value in read(reply) if kind == TOOL_CALL]
+    assert [call.arguments for call in calls] == ['{"city":"Paris"}']
+    assert reply.stream.finish_reason == "tool_calls"
+
+
 class Blocks:
     """A response whose body is the given blocks."""
 

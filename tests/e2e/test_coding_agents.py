@@ -1,6 +1,8 @@
-"""Real coding agents against `make demo` (ZtoApi under gunicorn over the demo fake chat.z.ai), set up
-as the README's "Coding agents" section says, only the port changed: Claude Code in print mode,
-Codex CLI's `codex exec` and the OpenAI Agents SDK.
+"""Real coding agents against `make demo` (ZtoApi under gunicorn over the demo fake chat.z.ai, then
+over the demo fake Z.ai API with DEMO_UPSTREAM=api), set up as the README's "Coding agents" section
+says, only the port changed: Claude Code in print mode, Codex CLI's `codex exec` and the OpenAI
+Agents SDK. Through the API, tool calls are native: the fake's request log shows the tools, the call
+and its result in the API's own terms, and no tool-calling instruction.
 
 The CLIs are the platform binaries `npm ci` puts in tests/js/node_modules. Each runs offline in an
 empty tmp dir with a clean environment: HOME (and so ~/.codex) in a tmp dir, nothing inherited
@@ -15,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import ROOT
 from tests.conftest import free_port
@@ -40,18 +43,23 @@ def readme_block(heading, language):
 
 
 class Demo:
-    """`make demo`'s own script (scripts/demo.py) on a free port, its data and output in directory."""
+    """`make demo`'s own script (scripts/demo.py) on a free port, its data and output in directory, over
+    the fake chat.z.ai (upstream "web") or the fake Z.ai API ("api": DEMO_UPSTREAM=api)."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, upstream):
         self.port = free_port()
         self.base = f"http://localhost:{self.port}"
+        self.upstream = upstream
         self.log = open(directory / "demo.log", "w+")
         env = dict(os.environ, PORT=str(self.port), DATA_DIR=str(directory / "data"))
         env.pop("DEFAULT_KEY", None)
+        env.pop("DEMO_UPSTREAM", None)
+        if upstream == "api":
+            env["DEMO_UPSTREAM"] = "api"
         self.process = subprocess.Popen([sys.executable, "-m", "scripts.demo"], cwd=ROOT, env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
-        while "ZtoApi demo:" not in self.output():
+        while "Ctrl-C stops the demo." not in self.output():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 output = self.output()
                 self.stop()
@@ -60,6 +68,12 @@ class Demo:
 
     def output(self):
         return Path(self.log.name).read_text()
+
+    def upstream_chats(self, since):
+        """The bodies of the chat requests the demo's fake received, after the first `since`."""
+        sent = re.search(r"What ZtoApi sent upstream: (\S+)", self.output()).group(1)
+        return [entry["body"] for entry in requests.get(sent, timeout=10).json()
+                if entry["path"].endswith("/chat/completions")][since:]
 
     def requests_from(self, agent, since, count):
         """(method, path, status) of each request the access log shows, after the first `since`
@@ -83,12 +97,12 @@ class Demo:
         self.log.close()
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+@pytest.fixture(scope="module", params=["web", "api"])
+def demo(request, tmp_path_factory):
     for binary in (CLAUDE, CODEX):
         if not binary.exists():
             pytest.fail(f"{binary} not found: run `npm ci` in tests/js")
-    server = Demo(tmp_path_factory.mktemp("demo"))
+    server = Demo(tmp_path_factory.mktemp("demo"), request.param)
     yield server
     server.stop()
 
@@ -120,17 +134,20 @@ def claude(demo, tmp_path, script):
 def test_claude_code_answers_a_question_with_an_api_key_and_the_haiku_model(demo, tmp_path):
     exports = readme_block("Claude Code", "sh").rsplit("\nclaude ", 1)[0]
     exports = exports.replace("ANTHROPIC_AUTH_TOKEN=", "ANTHROPIC_API_KEY=")
+    chats = len(demo.upstream_chats(0))
     result = claude(demo, tmp_path, exports + "\nclaude -p 'Say hello' --model haiku --output-format json")
     assert result["is_error"] is False
     assert result["num_turns"] == 1
     assert result["result"].startswith("Echo: ") and result["result"].endswith("Say hello")
     assert list(result["modelUsage"]) == ["GLM-4.5-Air"]
+    (sent,) = demo.upstream_chats(chats)
+    assert sent["model"] == {"web": "0727-106B-API", "api": "glm-4.5-air"}[demo.upstream]
 
 
 def test_claude_code_runs_bash_and_answers_with_its_output(demo, tmp_path):
     block = readme_block("Claude Code", "sh")
     assert block.splitlines()[-1].startswith("claude -p ")
-    since = len(demo.output())
+    since, chats = len(demo.output()), len(demo.upstream_chats(0))
     result = claude(demo, tmp_path, block.rstrip() + " --output-format json")
     assert demo.requests_from("claude-cli/", since, 2) == [("POST", "/v1/messages", "200")] * 2
     assert (tmp_path / "work" / "marker").read_text() == "ok\n"
@@ -138,6 +155,13 @@ def test_claude_code_runs_bash_and_answers_with_its_output(demo, tmp_path):
     assert result["num_turns"] == 2
     assert result["permission_denials"] == []
     assert result["result"] == "Bash says: ok"
+    first, second = demo.upstream_chats(chats)
+    assert ("You can call these tools:" in json.dumps([first, second])) is (demo.upstream == "web")
+    if demo.upstream == "api":   # native tools and a native call and result
+        assert "Bash" in [tool["function"]["name"] for tool in first["tools"]] and first["tool_choice"] == "auto"
+        call, answer = second["messages"][-2:]
+        assert call["tool_calls"][0]["function"] == {"name": "Bash", "arguments": '{"command":"echo ok | tee marker"}'}
+        assert answer == {"role": "tool", "content": "ok", "tool_call_id": call["tool_calls"][0]["id"]}
 
 
 def codex(demo, tmp_path, command):
@@ -164,7 +188,7 @@ def test_codex_answers_a_question(demo, tmp_path):
 
 def test_codex_runs_a_shell_command_and_answers_with_its_output(demo, tmp_path):
     (command,) = [line for line in readme_block("Codex CLI", "sh").splitlines() if line.startswith("codex ")]
-    since = len(demo.output())
+    since, chats = len(demo.output()), len(demo.upstream_chats(0))
     items, last = codex(demo, tmp_path, command)
     assert demo.requests_from("codex_exec/", since, 2) == [("POST", "/v1/responses", "200")] * 2
     assert (tmp_path / "work" / "marker").read_text() == "ok\n"
@@ -175,6 +199,17 @@ def test_codex_runs_a_shell_command_and_answers_with_its_output(demo, tmp_path):
     assert (ran["exit_code"], ran["aggregated_output"]) == (0, "ok\n")
     assert answer["type"] == "agent_message"
     assert answer["text"].startswith("exec_command says: ") and answer["text"].endswith("\nOutput:\nok")
+    first, second = demo.upstream_chats(chats)
+    assert ("You can call these tools:" in json.dumps([first, second])) is (demo.upstream == "web")
+    if demo.upstream == "api":   # native tools and a native call and result
+        assert "exec_command" in [tool["function"]["name"] for tool in first["tools"]]
+        assert first["tool_choice"] == "auto"
+        call, output = second["messages"][-2:]
+        assert call["tool_calls"][0]["function"] == {"name": "exec_command",
+                                                     "arguments": '{"cmd":"echo ok | tee marker"}'}
+        assert output["role"] == "tool" and output["tool_call_id"] == call["tool_calls"][0]["id"]
+        assert output["content"].endswith("\nOutput:\nok\n")
+        assert answer["text"] == "exec_command says: " + output["content"].strip()
 
 
 STREAMED = """
@@ -200,9 +235,19 @@ asyncio.run(streamed())
 def test_agents_sdk_calls_a_function_tool_and_answers_with_its_result(demo, tmp_path):
     """The README's example, then the same agent with a model of its own, streamed."""
     code = demo.on_port(readme_block("OpenAI Agents SDK", "python") + STREAMED)
+    chats = len(demo.upstream_chats(0))
     clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=clean, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, why(done, demo)
     events = "['agent_updated_stream_event', 'raw_response_event', 'run_item_stream_event']"
     assert done.stdout.splitlines() == ["get_weather says: Sunny in Paris", f"get_weather says: Sunny in Oslo {events}"]
+    sent = demo.upstream_chats(chats)
+    assert len(sent) == 4
+    assert ("You can call these tools:" in json.dumps(sent)) is (demo.upstream == "web")
+    if demo.upstream == "api":   # native tools and a native call and result
+        assert [[tool["function"]["name"] for tool in chat["tools"]] for chat in sent] == [["get_weather"]] * 4
+        assert [chat["messages"][-1]["content"] for chat in sent] == [
+            "What is the weather in Paris?", "Sunny in Paris", "What is the weather in Oslo?", "Sunny in Oslo"]
+        assert [chat["messages"][-2]["tool_calls"][0]["function"]["arguments"] for chat in sent[1::2]] == [
+            '{"city":"Paris"}', '{"city":"Oslo"}']

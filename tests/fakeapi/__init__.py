@@ -6,7 +6,7 @@ offline tests, as strict as the real one (shapes from the research note zai-api.
     fake.requests; fake.script_next(answer="hi", fault="cut"); fake.reset(); fake.stop()
 
 The CLI prints one line "READY <port>" once listening and serves until killed; options --host, --port, --key
-(repeatable), --base-path, --max-streams-per-key, --fault, --models-fault.
+(repeatable), --base-path, --max-streams-per-key, --fault, --models-fault, --demo.
 
 Constructor arguments (the ones marked * are attributes settable at runtime; reset() restores all of them, the keys
 and the models to the constructor values):
@@ -19,6 +19,10 @@ and the models to the constructor values):
                                 "Internal Error")
   * max_streams_per_key=None    chat requests in flight per key (streamed or not); one more gets 429 1302
     models=None                 a list of Model replacing the catalogue
+    demo=False                  demo mode (tests/fakeapi/demo.py, `DEMO_UPSTREAM=api make demo`): where no script
+                                names an answer or tool calls, a question naming a function tool (or the only one
+                                offered) gets a call of it, arguments filled by the web fake's demo rules; a
+                                conversation ending with a tool message gets "<tool name> says: <content>"
   * models                      id -> Model (mutable dataclass: vision, thinking, free, efforts (reasoning_effort
                                 values taken; () rejects the field), tool_stream, tools, created); set_model(id,
                                 **flags) changes or adds one, remove_model(id) drops one

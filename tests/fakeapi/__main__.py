@@ -18,9 +18,10 @@ def main(argv=None) -> None:
                         help="concurrent chat requests allowed per key (default: unlimited)")
     parser.add_argument("--fault", choices=FAULTS, default=None, help="fault for every chat request")
     parser.add_argument("--models-fault", choices=MODELS_FAULTS, default=None, help="GET /models fails")
+    parser.add_argument("--demo", action="store_true", help="call the tool the question names (tests.fakeapi.demo)")
     args = parser.parse_args(argv)
     fake = FakeZaiApi(keys=args.key, base_path=args.base_path, fault=args.fault, models_fault=args.models_fault,
-                      max_streams_per_key=args.max_streams_per_key).start(args.host, args.port)
+                      max_streams_per_key=args.max_streams_per_key, demo=args.demo).start(args.host, args.port)
     print(f"READY {fake.port}", flush=True)
     try:
         threading.Event().wait()

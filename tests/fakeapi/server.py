@@ -11,7 +11,7 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import catalog, replies, rules
+from . import catalog, demo, replies, rules
 from .errors import BAD_KEY, CONCURRENCY, MISSING_KEY, ApiError, body as error_body, http_fault, unsupported
 
 GENERAL_BASE = "/api/paas/v4"
@@ -26,8 +26,10 @@ class FakeZaiApi:
     """An api.z.ai look-alike: start() serves it on 127.0.0.1 from a background thread."""
 
     def __init__(self, keys=(), base_path: str = GENERAL_BASE, fault: str | None = None,
-                 models_fault: str | None = None, max_streams_per_key: int | None = None, models=None):
+                 models_fault: str | None = None, max_streams_per_key: int | None = None, models=None,
+                 demo: bool = False):
         self.base_path = base_path.rstrip("/")
+        self.demo = demo   # answers from tests.fakeapi.demo where no script says what to answer
         self.fault = fault
         self.models_fault = models_fault
         self.max_streams_per_key = max_streams_per_key
@@ -410,6 +412,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as error:
             return self._error(error)
         script = {**directive, **queued}
+        if fake.demo and not {"answer", "tool_calls"} & set(script):
+            script.update(demo.script_for(self.body))
         if not fake._acquire(self.key):
             return self._error(ApiError(429, "1302", CONCURRENCY))
         self.stream_open, ended = False, []

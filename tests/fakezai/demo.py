@@ -9,7 +9,8 @@ arguments are filled from the question's last `backticked text` ("Run `echo hi` 
 "echo hi"]). A conversation that ends with a tool result gets a sentence built on it ("Bash says:
 hi"). Anything else gets the usual echo, a question that names none of several tools included
 (coding agents offer a dozen). System turns after the last user turn (coding agents send some)
-are not the end."""
+are not the end. The fake API's demo mode (tests/fakeapi/demo.py) calls native tools by the same
+rules: `arguments` and `named_at`."""
 import json
 import re
 

@@ -4,12 +4,12 @@ Two upstreams serve the same model when they give it the same public name, whate
 chat.z.ai's GLM-4.7 is the API's glm-4.7 (README "Upstreams" has the table). Such a model, and
 its -Thinking and -Search variants, lists both upstreams in UPSTREAMS order and keeps the API's
 id for the API; a model only one upstream serves lists that one. A name the web chat retired
-that the API still serves is served again.
+that the API still serves is served again. Each upstream's listing comes with its variants
+already (ztoapi.zai.models.with_variants): they are listed as they are, never made again.
 """
 from dataclasses import replace
 
 from ztoapi.catalog import VARIANT_SUFFIXES
-from ztoapi.catalog import variants
 
 
 def base_name(model_id):
@@ -28,25 +28,16 @@ def merged(order, listings):
     if not api_models:
         return tuple(web_models), retired
     if not web_models:
-        return with_variants(api_models), {}
+        return tuple(api_models), {}
     api_by_name = {model.id.lower(): model for model in api_models}
     both = tuple(name for name in order if name in ("web", "api"))
     models = []
     for model in web_models:
         api = api_by_name.get(base_name(model.id))
         models.append(replace(model, upstreams=both, api_id=api.api_id) if api else model)
-    web_names = {base_name(model.id) for model in web_models}
-    api_only = with_variants(tuple(model for model in api_models if model.id.lower() not in web_names))
-    models = models + list(api_only) if order[0] == "web" else list(api_only) + models
+    web_ids = {model.id.lower() for model in web_models}
+    api_only = [model for model in api_models if model.id.lower() not in web_ids]
+    models = models + api_only if order[0] == "web" else api_only + models
     served = {model.id.lower() for model in models}
     return tuple(models), {name: target for name, target in retired.items() if name not in served}
 
-
-def with_variants(models):
-    """The API's models, each text model followed by its -Thinking and -Search variants."""
-    out = []
-    for model in models:
-        out.append(model)
-        if not model.vision and model.can_think:
-            out += variants(model)
-    return tuple(out)

@@ -32,9 +32,10 @@ class Attempts:
         """A Reply whose first batch is read; the failure that ended the attempts as ApiError."""
         client = self.client
         data = encoded(build(self.chat))
+        one_call = not self.chat.parallel_tool_calls   # the API has no such field: its reply is cut
         while True:
             key = self._key()
-            reply = Reply(lambda key=key: client.open_stream(key, data), client.name, native_tools=True,
+            reply = Reply(lambda key=key: client.open_stream(key, data, one_call), client.name, native_tools=True,
                           on_error=failures.local_failure, buffer_limit=client.buffer_limit)
             try:
                 if not reply.first(client.first_event_timeout):

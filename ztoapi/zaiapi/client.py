@@ -77,8 +77,9 @@ class ApiClient:
             self.trouble = (TROUBLE[error.code], f"{error.code}: {error.message}")
             self.probed = self.clock()   # the failure itself was the latest look
 
-    def open_stream(self, key, data):
-        """The API's stream for one attempt (on the Reply's reader)."""
+    def open_stream(self, key, data, one_call=False):
+        """The API's stream for one attempt (on the Reply's reader); one_call keeps only the first
+        tool call."""
         started = time.perf_counter()
         response = self._send("POST", f"{self.base}/chat/completions", key, self.timeout, data=data,
                               stream=True)
@@ -94,7 +95,7 @@ class ApiClient:
             with response:
                 text = response.text
             raise failures.not_a_stream(content_type, text)
-        return ApiStream(response)
+        return ApiStream(response, one_call)
 
     def _troubled(self):
         if self.trouble is None:

@@ -2,8 +2,9 @@
 
 delta.reasoning_content is REASONING, delta.content ANSWER; tool calls are gathered by their index
 (id and name from their first delta, arguments joined) and handed out whole, as TOOL_CALL, once
-the next call begins or the reply finishes. The usage comes in the final chunk, with its
-finish_reason; `data: [DONE]` ends the stream.
+the next call begins or the reply finishes; with one_call (the client's parallel_tool_calls: false,
+not a field of the API's) only the first is handed out. The usage comes in the final chunk, with
+its finish_reason; `data: [DONE]` ends the stream.
 """
 import logging
 import socket
@@ -29,8 +30,10 @@ class ApiStream:
     """An open API response. `batches()` yields lists of (kind, value) pieces, one per block read
     that held chunks; it raises ApiError for an error chunk, a timeout or a stream cut short."""
 
-    def __init__(self, response):
+    def __init__(self, response, one_call=False):
         self.response = response
+        self.one_call = one_call
+        self.handed_out = 0   # tool calls handed out so far
         self.events = 0
         self.usage = None
         self.sources = []
@@ -142,10 +145,12 @@ class ApiStream:
         return out
 
     def _calls_out(self):
-        calls, self.calls = self.calls, {}
-        return [(TOOL_CALL, ToolCall(call["id"] or new_call_id(), call["name"] or "",
-                                     call["arguments"] or "{}"))
-                for call in calls.values()]   # in the order they began
+        calls, self.calls = list(self.calls.values()), {}   # in the order they began
+        if self.one_call:
+            calls = calls[:max(0, 1 - self.handed_out)]
+        self.handed_out += len(calls)
+        return [(TOOL_CALL, ToolCall(call["id"] or new_call_id(), call["name"] or "", call["arguments"] or "{}"))
+                for call in calls]
 
     def _drain(self, blocks):
         """Read the little that follows the end (`[DONE]`, the chunked end), so the connection goes
