@@ -239,7 +239,8 @@ class ZaiClient:
     def _send(self, method, url, headers, timeout, stream=False, **body):
         """One request, its failures as ApiErrors."""
         try:
-            return self.session.send(prepared_request(method, url, headers, **body), stream=stream, timeout=timeout,
+            prepared = prepared_request(method, url, headers, **body)
+            return self.session.send(prepared, stream=stream, timeout=timeout,
                                      proxies=self.session.proxies, allow_redirects=False)
         except requests.ConnectTimeout:
             raise failures.timed_out(connecting=True) from None

@@ -8,6 +8,7 @@ import requests
 
 from ztoapi.errors import ApiError
 from ztoapi.zai.client import make_session
+from ztoapi.zai.client import prepared_request
 from ztoapi.zaiapi import failures
 from ztoapi.zaiapi.attempts import Attempts
 from ztoapi.zaiapi.keys import KeyPool
@@ -136,7 +137,7 @@ class ApiClient:
         if data is not None:
             headers["Content-Type"] = "application/json"
         try:
-            prepared = requests.Request(method, url, headers=headers, data=data).prepare()
+            prepared = prepared_request(method, url, headers, data=data)
             return self.session.send(prepared, stream=stream, timeout=timeout,
                                      proxies=self.session.proxies, allow_redirects=False)
         except requests.ConnectTimeout:
