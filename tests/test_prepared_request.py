@@ -3,7 +3,7 @@ import orjson
 import pytest
 import requests
 
-from ztoapi.zai.client import prepared_request
+from ztoapi.upstream.http import prepared_request
 
 HEADERS = {"Authorization": "Bearer a.b.c", "X-FE-Version": "prod-fe-1.1.98", "Content-Type": "application/json",
            "Accept-Language": "en-US,en;q=0.9"}

@@ -8,9 +8,9 @@ import uuid
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
 
 from ztoapi.errors import ApiError
+from ztoapi.upstream.http import send
 from ztoapi.zai import failures
 from ztoapi.zai.attempts import Attempts
 from ztoapi.zai.browser import BROWSER_HEADERS
@@ -238,34 +238,7 @@ class ZaiClient:
 
     def _send(self, method, url, headers, timeout, stream=False, **body):
         """One request, its failures as ApiErrors."""
-        try:
-            prepared = prepared_request(method, url, headers, **body)
-            return self.session.send(prepared, stream=stream, timeout=timeout,
-                                     proxies=self.session.proxies, allow_redirects=False)
-        except requests.ConnectTimeout:
-            raise failures.timed_out(connecting=True) from None
-        except requests.Timeout:
-            raise failures.timed_out() from None
-        except requests.RequestException as error:
-            raise failures.unreachable(error) from None
-
-
-def prepared_request(method, url, headers, data=None, **other):
-    """What requests.Request(...).prepare() makes, made directly for the common case: a URL this
-    gateway built already quoted and a bytes body. Parsing and re-quoting the URL, checking each
-    header and encoding the body again cost a tenth of a stream's CPU in the benchmark's profile
-    (http.client still checks every header it sends). Anything else (a multipart upload) is
-    prepared by requests as usual."""
-    if other or not isinstance(data, (bytes, type(None))) or not url.isascii():
-        return requests.Request(method, url, headers=headers, data=data, **other).prepare()
-    request = requests.PreparedRequest()
-    request.method = method
-    request.url = url
-    request.headers = CaseInsensitiveDict(headers)
-    request.body = data
-    if data is not None or method not in ("GET", "HEAD"):
-        request.headers["Content-Length"] = str(len(data or b""))
-    return request
+        return send(self.session, failures, method, url, headers, timeout, stream, **body)
 
 
 def request_shape(body, chat):

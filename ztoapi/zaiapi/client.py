@@ -4,11 +4,10 @@ import logging
 import time
 
 import orjson
-import requests
 
 from ztoapi.errors import ApiError
 from ztoapi.zai.client import make_session
-from ztoapi.zai.client import prepared_request
+from ztoapi.upstream.http import send
 from ztoapi.zaiapi import failures
 from ztoapi.zaiapi.attempts import Attempts
 from ztoapi.zaiapi.keys import KeyPool
@@ -136,13 +135,4 @@ class ApiClient:
                    "Accept": "text/event-stream" if stream else "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        try:
-            prepared = prepared_request(method, url, headers, data=data)
-            return self.session.send(prepared, stream=stream, timeout=timeout,
-                                     proxies=self.session.proxies, allow_redirects=False)
-        except requests.ConnectTimeout:
-            raise failures.timed_out(connecting=True) from None
-        except requests.Timeout:
-            raise failures.timed_out() from None
-        except requests.RequestException as error:
-            raise failures.unreachable(error) from None
+        return send(self.session, failures, method, url, headers, timeout, stream, data=data)

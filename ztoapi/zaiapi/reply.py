@@ -7,11 +7,8 @@ not a field of the API's) only the first is handed out. The usage comes in the f
 its finish_reason; `data: [DONE]` ends the stream.
 """
 import logging
-import socket
 
 import orjson
-import requests
-import urllib3
 
 from ztoapi.errors import ApiError
 from ztoapi.pipeline.tools import ToolCall
@@ -19,19 +16,18 @@ from ztoapi.pipeline.tools import new_call_id
 from ztoapi.upstream import ANSWER
 from ztoapi.upstream import REASONING
 from ztoapi.upstream import TOOL_CALL
+from ztoapi.upstream.http import StreamedResponse
 from ztoapi.zaiapi import failures
 
 log = logging.getLogger("ztoapi.upstream")
-READ_FAILURES = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
-DRAIN_BYTES = 64 * 1024
 
 
-class ApiStream:
+class ApiStream(StreamedResponse):
     """An open API response. `batches()` yields lists of (kind, value) pieces, one per block read
     that held chunks; it raises ApiError for an error chunk, a timeout or a stream cut short."""
 
     def __init__(self, response, one_call=False):
-        self.response = response
+        super().__init__(response, failures)
         self.one_call = one_call
         self.handed_out = 0   # tool calls handed out so far
         self.events = 0
@@ -41,36 +37,10 @@ class ApiStream:
         self.done = False
         self.calls = {}    # index → {"id", "name", "arguments"} of the calls not handed out yet
 
-    def close(self):
-        self.response.close()
-
-    def abort(self):
-        """Cut the connection under a reader blocked on it (see ztoapi.zai.reply.ZaiStream.abort)."""
-        connection = getattr(self.response.raw, "connection", None)
-        sock = getattr(connection, "sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
     def batches(self):
         buffer = b""
-        blocks = self.response.iter_content(chunk_size=None)
-        while True:
-            try:
-                block = next(blocks, None)
-            except requests.exceptions.ConnectionError as error:
-                if "timed out" in str(error).lower():
-                    raise failures.timed_out() from None
-                raise failures.cut_short() from None
-            except READ_FAILURES:
-                raise failures.cut_short() from None
-            if block is None:
-                if self.finish_reason is None:   # no final chunk, no [DONE]: cut short
-                    raise failures.cut_short()
-                yield self._calls_out()
-                return
+        blocks = self.blocks()
+        for block in blocks:
             lines = (buffer + block).split(b"\n")
             buffer = lines.pop()
             pieces, read = [], self.events
@@ -88,10 +58,13 @@ class ApiStream:
                 yield pieces + self._calls_out()
                 if self.finish_reason == "network_error":
                     raise failures.network_error()
-                self._drain(blocks)
+                self.drain(blocks)
                 return
             if self.events > read:
                 yield pieces
+        if self.finish_reason is None:   # no final chunk, no [DONE]: cut short
+            raise failures.cut_short()
+        yield self._calls_out()
 
     def _read(self, payload):
         """The pieces of one `data:` line."""
@@ -151,15 +124,3 @@ class ApiStream:
         self.handed_out += len(calls)
         return [(TOOL_CALL, ToolCall(call["id"] or new_call_id(), call["name"] or "", call["arguments"] or "{}"))
                 for call in calls]
-
-    def _drain(self, blocks):
-        """Read the little that follows the end (`[DONE]`, the chunked end), so the connection goes
-        back to the pool; a reply that keeps talking is cut."""
-        left = DRAIN_BYTES
-        try:
-            for block in blocks:
-                left -= len(block)
-                if left < 0:
-                    return
-        except READ_FAILURES:
-            pass
