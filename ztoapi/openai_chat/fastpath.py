@@ -1,6 +1,6 @@
 """The common chat request, validated without marshmallow.
 
-Most requests are a model, text messages and a few numbers. For exactly that shape, `common(body)`
+Most requests are a model, text messages, a few numbers and switches. For exactly that shape, `common(body)`
 returns what ChatCompletionRequest().load(body) returns, at a tenth of its cost; for anything
 else (another field, a content array, a value the schema might refuse) it returns None and the
 schema decides, so every refusal and its wording still come from the schema. The property test
@@ -8,7 +8,8 @@ in tests/test_fastpath.py holds the two to the same answers.
 """
 from ztoapi.openai_chat.schema import MAX_MESSAGES
 
-TOP_LEVEL = frozenset(("model", "messages", "stream", "temperature", "top_p", "max_tokens", "user"))
+TOP_LEVEL = frozenset(("model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens",
+                       "user", "enable_thinking"))
 MESSAGE_KEYS = frozenset(("role", "content", "name"))
 ROLES = frozenset(("system", "developer", "user", "assistant"))
 RANGES = {"temperature": (0, 2), "top_p": (0, 1)}
@@ -26,7 +27,12 @@ def common(body):
                 or message.get("role") not in ROLES or type(message.get("content")) is not str
                 or ("name" in message and type(message["name"]) is not str)):
             return None
-    if "stream" in body and type(body["stream"]) is not bool:
+    for name in ("stream", "enable_thinking"):
+        if name in body and type(body[name]) is not bool:
+            return None
+    options = body.get("stream_options", {})
+    if (type(options) is not dict or set(options) - {"include_usage"}
+            or type(options.get("include_usage", True)) is not bool):
         return None
     if "user" in body and type(body["user"]) is not str:
         return None
