@@ -69,6 +69,16 @@ class Demo:
     def output(self):
         return Path(self.log.name).read_text()
 
+    def settled_length(self):
+        """The output's length once earlier requests' log lines are all written (they are written in
+        batches, a moment after each request ends)."""
+        length = len(self.output())
+        while True:
+            time.sleep(0.3)
+            if len(self.output()) == length:
+                return length
+            length = len(self.output())
+
     def upstream_chats(self, since):
         """The bodies of the chat requests the demo's fake received, after the first `since`."""
         sent = re.search(r"What ZtoApi sent upstream: (\S+)", self.output()).group(1)
@@ -147,7 +157,7 @@ def test_claude_code_answers_a_question_with_an_api_key_and_the_haiku_model(demo
 def test_claude_code_runs_bash_and_answers_with_its_output(demo, tmp_path):
     block = readme_block("Claude Code", "sh")
     assert block.splitlines()[-1].startswith("claude -p ")
-    since, chats = len(demo.output()), len(demo.upstream_chats(0))
+    since, chats = demo.settled_length(), len(demo.upstream_chats(0))
     result = claude(demo, tmp_path, block.rstrip() + " --output-format json")
     assert demo.requests_from("claude-cli/", since, 2) == [("POST", "/v1/messages", "200")] * 2
     assert (tmp_path / "work" / "marker").read_text() == "ok\n"
@@ -188,7 +198,7 @@ def test_codex_answers_a_question(demo, tmp_path):
 
 def test_codex_runs_a_shell_command_and_answers_with_its_output(demo, tmp_path):
     (command,) = [line for line in readme_block("Codex CLI", "sh").splitlines() if line.startswith("codex ")]
-    since, chats = len(demo.output()), len(demo.upstream_chats(0))
+    since, chats = demo.settled_length(), len(demo.upstream_chats(0))
     items, last = codex(demo, tmp_path, command)
     assert demo.requests_from("codex_exec/", since, 2) == [("POST", "/v1/responses", "200")] * 2
     assert (tmp_path / "work" / "marker").read_text() == "ok\n"
