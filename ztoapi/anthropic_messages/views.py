@@ -6,7 +6,6 @@ from flask import Blueprint
 from flask import current_app
 from flask import g
 from flask import request
-from werkzeug.datastructures import Headers
 
 from ztoapi import auth
 from ztoapi.anthropic_messages.encoder import MessageEncoder
@@ -25,6 +24,7 @@ from ztoapi.pipeline.reading import client_gone_check
 from ztoapi.pipeline.relay import respond
 from ztoapi.pipeline.request import chat_request
 from ztoapi.pipeline.request import prepare
+from ztoapi.pipeline.request import reasoning_apart
 from ztoapi.requestbody import json_body
 
 bp = Blueprint("anthropic_messages", __name__)
@@ -51,7 +51,7 @@ def create_message():
     body, converted = translated(messages_schema, raw, extensions["catalog"])
     try:
         chat = prepare(converted, settings, extensions["catalog"], extensions["images"], extensions["zai"],
-                       pipeline_headers(request.headers))
+                       reasoning_apart(request.headers))
     except ApiError as error:
         raise anthropic_image_error(error, body) from None
     g.summary = {"api": "anthropic", "model": chat.requested_model, "stream": chat.stream}
@@ -75,12 +75,6 @@ def translated(schema, raw, catalog):
     check_images(body["messages"], model, catalog)
     return body, openai_body(body, model)
 
-
-def pipeline_headers(headers):
-    """The request's headers, with reasoning always apart: it becomes thinking blocks."""
-    headers = Headers(headers)
-    headers["X-Think-Tags-Mode"] = "reasoning"
-    return headers
 
 
 def anthropic_image_error(error, body):

@@ -14,10 +14,8 @@ from ztoapi.fairness import breathe
 from ztoapi.validation import supported
 from ztoapi.validation import type_name
 
-SERVED_TOOLS = ("function", "namespace", "web_search", "web_search_preview")
 DROPPED_ITEMS = ("reasoning", "web_search_call")   # nothing chat.z.ai can take back
 TEXT_PARTS = ("input_text", "output_text", "text", "refusal", "summary_text")
-THINKING_OFF = ("none", "minimal")
 ROLES = ("user", "assistant", "system", "developer")
 
 
@@ -45,8 +43,7 @@ def chat_body(request, history=(), referenced=lambda item_id: None):
     body.update(output_format((request.get("text") or {}).get("format")))
     effort = (request.get("reasoning") or {}).get("effort")
     if effort is not None:
-        body["reasoning_effort"] = effort
-        body["enable_thinking"] = effort not in THINKING_OFF
+        body["reasoning_effort"] = effort   # none/minimal turn thinking off (pipeline.request)
     for ours, theirs in (("max_tokens", "max_output_tokens"), ("temperature", "temperature"),
                          ("top_p", "top_p")):
         if request.get(theirs) is not None:

@@ -3,7 +3,6 @@ from flask import Blueprint
 from flask import current_app
 from flask import g
 from flask import request
-from werkzeug.datastructures import Headers
 
 from ztoapi import auth
 from ztoapi.openai_chat.schema import ChatCompletionRequest
@@ -18,6 +17,7 @@ from ztoapi.pipeline.reading import Waits
 from ztoapi.pipeline.reading import client_gone_check
 from ztoapi.pipeline.relay import respond
 from ztoapi.pipeline.request import prepare
+from ztoapi.pipeline.request import reasoning_apart
 from ztoapi.requestbody import json_body
 from ztoapi.validation import load_or_400
 
@@ -89,10 +89,3 @@ def stored_items(stored, key):
         output = responses[response_id]
         return output[index] if index < len(output) else None
     return referenced
-
-
-def reasoning_apart(headers):
-    """The request's headers, with reasoning always apart: it becomes reasoning items."""
-    headers = Headers(headers)
-    headers["X-Think-Tags-Mode"] = "reasoning"
-    return headers

@@ -3,6 +3,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
 
+from werkzeug.datastructures import Headers
+
 from config.settings import THINK_TAGS_MODES
 from ztoapi.catalog import Model
 from ztoapi.errors import ApiError
@@ -124,6 +126,14 @@ def thinking_wanted(body, model, default):
     if model.thinking is not None:
         return model.thinking
     return default
+
+
+def reasoning_apart(headers):
+    """The request's headers with reasoning always kept apart from the answer (X-Think-Tags-Mode:
+    reasoning), for protocols that return it in blocks or items of its own (Anthropic, Responses)."""
+    headers = Headers(headers)
+    headers["X-Think-Tags-Mode"] = "reasoning"
+    return headers
 
 
 def think_tags_mode(header, default):
