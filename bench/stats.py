@@ -21,6 +21,13 @@ def distribution(values):
             "percentiles": [percentile(ordered, q) for q in range(101)]}
 
 
+def brief(values):
+    """p50, p90, p99, max, mean and the count of values, without the percentile vector."""
+    found = distribution(values)
+    del found["percentiles"]
+    return {**found, "count": len(values)}
+
+
 def median(values):
     """The median of the values that are not None; None when there are none."""
     present = sorted(v for v in values if v is not None)
