@@ -164,8 +164,10 @@ async def connect(host, port):
 
 
 def request_bytes(method, host, port, path, body=b"", headers=()):
-    """A complete HTTP/1.1 request with Content-Length."""
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "User-Agent: ztoapi-bench/1",
-             "Accept: */*", f"Content-Length: {len(body)}"]
-    lines += [f"{name}: {value}" for name, value in headers]
+    """A complete HTTP/1.1 request with Content-Length (and a User-Agent and Accept unless given)."""
+    given = {name.lower() for name, _ in headers}
+    defaults = [("User-Agent", "ztoapi-bench/1"), ("Accept", "*/*")]
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}"]
+    lines += [f"{name}: {value}" for name, value in defaults if name.lower() not in given]
+    lines += [f"Content-Length: {len(body)}"] + [f"{name}: {value}" for name, value in headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body

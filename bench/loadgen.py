@@ -1,10 +1,12 @@
 """Async load generator: N keep-alive clients against ZtoApi, or straight against the fake upstream.
 
     python -m bench.loadgen --url http://127.0.0.1:9090 --target ztoapi --concurrency 64 --duration 20
-    python -m bench.loadgen --url http://127.0.0.1:PORT --target direct --requests 200
+    python -m bench.loadgen --url http://127.0.0.1:PORT --target direct --dialect 2026 --requests 200
 
 Per request: time to the first content delta (TTFT), total time, chunks; every reply is parsed
-and its text compared with the expected one. Prints one JSON object (see `summarise`).
+and its text compared with the expected one. The direct path sends what ZtoApi sends upstream in
+the fake's dialect; in 2026 that is two requests on one connection (the chat created first), and
+TTFT counts from writing the first. Prints one JSON object (see `summarise`).
 """
 import argparse
 import asyncio
@@ -16,11 +18,16 @@ from urllib.parse import urlsplit
 import orjson
 
 from bench import payloads
+from bench import payloads_2026
+from bench import payloads_api
 from bench import reply
 from bench import runtime
 from bench import verify
+from bench.chat_opening import ChatOpening
+from bench.dialects import DIALECTS
 from bench.http_client import connect
 from bench.http_client import request_bytes
+from bench.stats import brief
 from bench.stats import distribution
 
 ERROR_EXAMPLES = 5
@@ -30,6 +37,7 @@ ERROR_EXAMPLES = 5
 class Load:
     url: str
     target: str = "ztoapi"          # ztoapi | direct
+    dialect: str = "2025"           # the fake's: what the direct path sends, what ZtoApi is asked for
     stream: bool = True             # ZtoApi only: the direct baseline is always the upstream stream
     thinking: bool = False
     concurrency: int = 1
@@ -61,6 +69,7 @@ class Tally:
 
     def __init__(self):
         self.ttft, self.total, self.chunks = [], [], []
+        self.chats = []   # 2026, direct: seconds from writing chats/new to its whole answer
         self.errors = {}
         self.examples = []
         self.started = 0
@@ -70,6 +79,9 @@ class Tally:
         self.total.append(total)
         self.chunks.append(chunks)
 
+    def chat_created(self, seconds):
+        self.chats.append(seconds)
+
     def error(self, kind, detail=""):
         self.errors[kind] = self.errors.get(kind, 0) + 1
         if len(self.examples) < ERROR_EXAMPLES:
@@ -77,13 +89,15 @@ class Tally:
 
 
 class Shape:
-    """How one kind of reply is requested, watched and checked."""
+    """How one kind of reply is requested, watched and checked; `opening(connection, tally)`, when
+    set, makes the request on the connection first (None: it failed)."""
 
-    def __init__(self, request, watch, check, stream):
+    def __init__(self, request, watch, check, stream, opening=None):
         self.request = request
         self.watch = watch
         self.check = check
         self.stream = stream
+        self.opening = opening
 
 
 async def guest_credential(host, port):
@@ -96,13 +110,28 @@ async def guest_credential(host, port):
     return guest["token"], guest["id"]
 
 
+def upstream_watch():
+    return verify.FirstContent(verify.upstream_has_content)
+
+
+async def direct_shape(load, host, port):
+    """The upstream request ZtoApi would send in the fake's dialect."""
+    if load.dialect == "api":
+        return Shape(payloads_api.api_request(host, port, load.thinking),
+                     lambda: verify.FirstContent(verify.openai_has_content), verify.check_openai_stream, True)
+    token, user_id = await guest_credential(host, port)
+    if load.dialect == "2026":
+        requests = payloads_2026.Requests2026(host, port, token, user_id, load.thinking)
+        return Shape(None, upstream_watch, verify.check_upstream_2026, True, ChatOpening(requests, load.timeout))
+    return Shape(payloads.upstream_request(host, port, token, user_id, load.thinking), upstream_watch,
+                 verify.check_upstream_stream, True)
+
+
 async def shape_for(load, host, port):
     if load.target == "direct":
-        token, user_id = await guest_credential(host, port)
-        return Shape(payloads.upstream_request(host, port, token, user_id, load.thinking),
-                     lambda: verify.FirstContent(verify.upstream_has_content),
-                     verify.check_upstream_stream, True)
-    request = payloads.openai_request(host, port, load.key, load.stream, load.thinking)
+        return await direct_shape(load, host, port)
+    request = payloads.openai_request(host, port, load.key, load.stream, load.thinking,
+                                      DIALECTS[load.dialect].model)
     if load.stream:
         return Shape(request, lambda: verify.FirstContent(verify.openai_has_content),
                      verify.check_openai_stream, True)
@@ -125,7 +154,14 @@ async def client(index, load, shape, host, port, budget, tally):
                 await asyncio.sleep(0.1)
                 continue
         started = time.perf_counter()
-        exchange = connection.send(shape.request, shape.watch())
+        request = shape.request
+        if shape.opening is not None:
+            request = await shape.opening(connection, tally)
+            if request is None:
+                connection.close()
+                connection = None
+                continue
+        exchange = connection.send(request, shape.watch())
         try:
             await asyncio.wait_for(exchange.done, load.timeout)
         except asyncio.TimeoutError:
@@ -186,6 +222,7 @@ def summarise(load, tally, elapsed, cpu):
         "chunks_per_s": chunks / elapsed if elapsed else 0.0,
         "ttft_ms": distribution([t * 1000 for t in tally.ttft]),
         "total_ms": distribution([t * 1000 for t in tally.total]),
+        "chat_ms": brief([t * 1000 for t in tally.chats]),
     }
 
 
@@ -193,6 +230,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", required=True, help="base URL of ZtoApi or of the fake upstream")
     parser.add_argument("--target", choices=("ztoapi", "direct"), default="ztoapi")
+    parser.add_argument("--dialect", choices=tuple(DIALECTS), default="2025",
+                        help="the fake's upstream: what the direct path sends, which model ZtoApi is asked for")
     parser.add_argument("--json", dest="stream", action="store_false",
                         help="non-streaming requests (ZtoApi only)")
     parser.add_argument("--thinking", action="store_true", help="ask for a reasoning phase")

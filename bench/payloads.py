@@ -1,4 +1,5 @@
-"""The request bytes the load generator sends: to ZtoApi (OpenAI API) or straight to the fake."""
+"""The request bytes the load generator sends: to ZtoApi (OpenAI API), or straight to the fake as
+ZtoApi sends them in the 2025 dialect (2026: bench/payloads_2026.py; Z.ai's API: bench/payloads_api.py)."""
 import hashlib
 import time
 import uuid
@@ -14,9 +15,9 @@ UPSTREAM_MODEL = "0727-360B-API"
 FE_VERSION = "prod-fe-1.0.106"
 
 
-def openai_request(host, port, key, stream, thinking):
+def openai_request(host, port, key, stream, thinking, model=MODEL):
     """POST /v1/chat/completions as an OpenAI SDK sends it."""
-    body = orjson.dumps({"model": MODEL, "messages": [{"role": "user", "content": reply.PROMPT}],
+    body = orjson.dumps({"model": model, "messages": [{"role": "user", "content": reply.PROMPT}],
                          "stream": stream, "enable_thinking": thinking})
     return request_bytes("POST", host, port, "/v1/chat/completions", body, [
         ("Authorization", f"Bearer {key}"), ("Content-Type", "application/json")])

@@ -1,7 +1,8 @@
 """Reading replies back: when the first content arrives, and whether the whole text is right.
 
-Three shapes: ZtoApi's OpenAI SSE stream, ZtoApi's chat.completion JSON, and the upstream's own
-SSE stream (the direct baseline). Each check returns (error kind or None, chunks).
+ZtoApi's OpenAI SSE stream, ZtoApi's chat.completion JSON, and the upstream's own SSE stream (the
+direct baseline): chat.z.ai's 2025 or 2026 framing, or Z.ai's API, OpenAI-shaped like ZtoApi's
+own. Each check returns (error kind or None, chunks).
 """
 import orjson
 
@@ -112,4 +113,29 @@ def check_upstream_stream(body, thinking):
     head, closed, answer = document.rpartition("</details>\n")
     if thinking != bool(closed) or answer != reply.ANSWER:
         return "wrong_text", len(payloads)
+    return None, len(payloads)
+
+
+def check_upstream_2026(body, thinking):
+    """The fake's 2026 stream: the answer deltas joined are the expected text, the thinking deltas
+    the expected reasoning (none with thinking off), no error, and the last event is `done`."""
+    payloads, rest = sse_events(body)
+    parts, done = {"answer": [], "thinking": []}, False
+    for data in payloads:
+        try:
+            event = orjson.loads(data)["data"]
+            phase = event.get("phase")
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            return "bad_json", len(payloads)
+        if event.get("error"):
+            return "error_event", len(payloads)
+        if phase in parts:
+            parts[phase].append(event.get("delta_content") or "")
+        done = phase == "done"
+    if rest.strip() or not done:
+        return "no_done", len(payloads)
+    if "".join(parts["answer"]) != reply.ANSWER:
+        return "wrong_text", len(payloads)
+    if "".join(parts["thinking"]) != (reply.REASONING if thinking else ""):
+        return "wrong_reasoning", len(payloads)
     return None, len(payloads)
