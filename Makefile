@@ -41,16 +41,18 @@ test: | python-check
 clean:
 	rm -rf $(VENV) tests/js/node_modules .pytest_cache
 
-# Benchmark (bench/README.md): not part of `make test`; takes about half an hour on 2 cores.
-# `make bench` runs scenarios a-d (thinking off and on, 3 runs each), the concurrency search and
-# the py-spy profile, and writes bench/results/latest.{json,md}, docs/bench.png, docs/flamegraph-b.svg.
+# Benchmark (bench/README.md): not part of `make test`; takes about 75 minutes on 2 cores.
+# `make bench` runs scenarios a-d for each upstream (chat.z.ai's 2025 and 2026 dialects, Z.ai's API;
+# thinking off and on, 3 runs each), then the concurrency search and the py-spy profile (2025), and
+# writes bench/results/latest.{json,md}, docs/bench.png, docs/flamegraph-b.svg.
+# `make bench-smoke` (about 40 s, also in `make test`): every upstream at smoke size.
 .PHONY: bench bench-smoke soak faults
 
 bench: $(VENV)/.dev
 	$(PY) -m bench.run --thinking --max-concurrency-search --profile
 
 bench-smoke: $(VENV)/.dev
-	$(PY) -m bench.run --quick --thinking
+	$(PY) -m bench.run --quick --thinking --dialects 2025,2026:on,api:on
 
 # Endurance: 10 minutes at 500 concurrent streams; 10 % of upstream streams cut mid-way.
 soak: $(VENV)/.dev

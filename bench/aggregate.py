@@ -1,4 +1,5 @@
-"""From runs to figures: medians over runs, ZtoApi against direct, and the targets of issue 7."""
+"""From runs to figures: medians over runs, ZtoApi against direct, issue 16's goals per dialect, and
+what creating the chat costs in the 2026 dialect."""
 from bench.stats import median
 
 FIGURES = {   # name in the results → how to read it from one run's summary
@@ -24,6 +25,10 @@ FIGURES = {   # name in the results → how to read it from one run's summary
     "ztoapi_cpu_us_per_event": lambda r: r.get("ztoapi_cpu_us_per_event"),
     "ztoapi_peak_rss_mb": lambda r: r.get("ztoapi_peak_rss_mb"),
     "ztoapi_hwm_mb": lambda r: r.get("ztoapi_hwm_mb"),
+    "chat_p50_ms": lambda r: r["chat_ms"]["p50"],
+    "chat_p99_ms": lambda r: r["chat_ms"]["p99"],
+    "chat_span_p50_ms": lambda r: r["fake_chat_span_ms"]["p50"],
+    "chat_span_p99_ms": lambda r: r["fake_chat_span_ms"]["p99"],
 }
 PAIRED = {   # ZtoApi's run against the direct run made just before it
     "ttft_overhead_p50_ms": lambda z, d: z["ttft_ms"]["p50"] - d["ttft_ms"]["p50"],
@@ -51,6 +56,8 @@ def summarise_path(runs):
     figures = {name: median([safe(read, r) for r in runs]) for name, read in FIGURES.items()}
     figures["errors_total"] = sum(r["errors"] for r in runs)
     figures["fake_rejected_total"] = sum(r["fake_rejected"] for r in runs)
+    figures["fake_rejected_why"] = merged_counts(r.get("fake_rejected_why") or {} for r in runs)
+    figures["fake_chats_created_total"] = sum(r.get("fake_chats_created") or 0 for r in runs)
     figures["errors_by_kind"] = merged_counts(r["errors_by_kind"] for r in runs)
     figures["error_examples"] = [e for r in runs for e in r["error_examples"]][:5]
     figures["ztoapi_log"] = merged_counts(r.get("ztoapi_log") or {} for r in runs)
@@ -91,11 +98,6 @@ def scenario_result(scenario, direct_runs, ztoapi_runs):
                      "ztoapi": [strip_percentiles(r) for r in ztoapi_runs]}}
 
 
-def target(name, measured, limit, passed):
-    return {"target": name, "measured": measured, "limit": limit,
-            "met": None if measured is None else passed(measured, limit)}
-
-
 def at_most(measured, limit):
     return measured <= limit
 
@@ -112,44 +114,76 @@ def through_ztoapi(key):
     return lambda result: result["ztoapi"][key]
 
 
-SCENARIO_TARGETS = (   # (scenario, what, figure of the thinking-off result, limit, test)
-    ("a", "first-token overhead vs direct, p50 (ms)", compared("ttft_overhead_p50_ms"), 1.0, at_most),
-    ("a", "first-token overhead vs direct, p99 (ms)", compared("ttft_overhead_p99_ms"), 3.0, at_most),
-    ("b", "ZtoApi CPU per 50-chunk stream (ms)", through_ztoapi("ztoapi_cpu_ms_per_request"), 1.0, at_most),
-    ("b", "ZtoApi CPU per relayed event (µs)", through_ztoapi("ztoapi_cpu_us_per_event"), 20.0, at_most),
-    ("b", "relayed events/s vs direct", compared("events_rate_vs_direct"), 0.8, at_least),
-    ("c", "errors over all runs", through_ztoapi("errors_total"), 0, at_most),
-    ("c", "first-token p99 (ms)", through_ztoapi("ttft_p99_ms"), 400.0, at_most),
-    ("c", "ZtoApi peak RSS (MB)", through_ztoapi("ztoapi_peak_rss_mb"), 200.0, at_most),
-    ("d", "ZtoApi CPU per non-streaming request (ms)", through_ztoapi("ztoapi_cpu_ms_per_request"), 1.0, at_most),
+def errors(result):
+    return result["direct"]["errors_total"] + result["ztoapi"]["errors_total"]
+
+
+GOALS = (   # issue 16: (scenario, what, unit, figure of the thinking-off result, limit, test, the goal as written)
+    ("a", "first-token overhead vs direct, p50", "ms", compared("ttft_overhead_p50_ms"), 1.0, at_most, "+≤ 1 ms"),
+    ("a", "first-token overhead vs direct, p99", "ms", compared("ttft_overhead_p99_ms"), 3.0, at_most, "+≤ 3 ms"),
+    ("b", "streams/s vs direct", "×", compared("events_rate_vs_direct"), 0.8, at_least, "≥ 0.8×"),
+    ("b", "ZtoApi CPU per stream", "ms", through_ztoapi("ztoapi_cpu_ms_per_request"), 1.0, at_most, "≤ 1.0 ms"),
+    ("c", "errors, both paths, all runs", "", errors, 0, at_most, "0"),
+    ("c", "first-token p99", "ms", through_ztoapi("ttft_p99_ms"), 400.0, at_most, "≤ 400 ms"),
+    ("c", "ZtoApi peak RSS", "MB", through_ztoapi("ztoapi_peak_rss_mb"), 200.0, at_most, "≤ 200 MB"),
+    ("d", "ZtoApi CPU per request", "ms", through_ztoapi("ztoapi_cpu_ms_per_request"), 1.0, at_most, "≤ 1.0 ms"),
 )
+SEARCH_AIM = 5000
+THINKING_LIMIT = 1.0   # thinking on costs no more per upstream event than thinking off
 
 
-def targets(modes, search=None):
-    """Issue 7's targets with the measured figures; `met` is None where the figure is missing."""
+def goal(row, unit, measured, limit, passed, written, note=None):
+    return {"row": row, "unit": unit, "measured": measured, "limit": limit, "goal": written, "note": note,
+            "met": None if measured is None else passed(measured, limit)}
+
+
+def goals(dialect, search=None):
+    """Issue 16's goals for one dialect's results (`search`: the concurrency search, if it ran on
+    this dialect); `met` is None where the figure is missing."""
+    modes = dialect["modes"]
     off = modes.get("off", {})
-    found = [target(f"({name}) {what}", read(off[name]), limit, test)
-             for name, what, read, limit, test in SCENARIO_TARGETS if name in off]
+    found = [goal(f"({name}) {what}", unit, safe(read, off[name]), limit, test, written)
+             for name, what, unit, read, limit, test, written in GOALS if name in off]
     if search:
-        found.append(target("(c) largest concurrency with 0 errors (aim)", search.get("largest_ok"), 5000, at_least))
-    return found + thinking_targets(off, modes.get("on", {}))
-
-
-def thinking_targets(off, on):
-    """Thinking on within 25 % of thinking off: CPU per upstream event, first-token overhead."""
-    found = []
-    for name in sorted(set(off) & set(on)):
-        found.append(ratio_target(f"({name}) thinking on / off, ZtoApi CPU per event",
-                                  on[name]["ztoapi"]["ztoapi_cpu_us_per_event"],
-                                  off[name]["ztoapi"]["ztoapi_cpu_us_per_event"]))
-        if off[name]["stream"]:
-            found.append(ratio_target(f"({name}) thinking on / off, first-token overhead p50",
-                                      on[name]["compare"]["ttft_overhead_p50_ms"],
-                                      off[name]["compare"]["ttft_overhead_p50_ms"]))
-        found.append(target(f"({name}) thinking on, errors over all runs", on[name]["ztoapi"]["errors_total"], 0, at_most))
+        found.append(goal("(c) largest concurrency with 0 errors (search)", "", search.get("largest_ok"),
+                          SEARCH_AIM, at_least, f"≥ {SEARCH_AIM:,}"))
+    ratio, worst = thinking_ratio(off, modes.get("on", {}))
+    if worst:
+        found.append(goal("thinking on / off, ZtoApi CPU per upstream event (largest of the scenarios)", "×",
+                          ratio, THINKING_LIMIT, at_most, f"≤ {THINKING_LIMIT:.1f}×", f"({worst})"))
+    every = sum(errors(result) for mode in modes.values() for result in mode.values())
+    found.append(goal("errors, every scenario, thinking off and on", "", every, 0, at_most, "0"))
     return found
 
 
-def ratio_target(name, on, off):
-    ratio = on / off if on is not None and off else None
-    return target(name, ratio, 1.25, at_most)
+def thinking_ratio(off, on):
+    """The largest ratio of ZtoApi's CPU per upstream event with thinking on to thinking off, and its scenario."""
+    ratios = {}
+    for name in sorted(set(off) & set(on)):
+        was, now = off[name]["ztoapi"]["ztoapi_cpu_us_per_event"], on[name]["ztoapi"]["ztoapi_cpu_us_per_event"]
+        if was and now is not None:
+            ratios[name] = now / was
+    if not ratios:
+        return None, None
+    worst = max(ratios, key=ratios.get)
+    return ratios[worst], worst
+
+
+def chat_creation(mode):
+    """Per scenario (2026): what creating the chat takes, on each path, beside the first-token time.
+    Direct: the load generator's round trip (chats/new written → its answer read); both paths: the
+    fake's time from a chats/new request to the completion naming that chat."""
+    found = {}
+    for name, result in mode.items():
+        direct, ztoapi = result["direct"], result["ztoapi"]
+        if not (direct.get("fake_chats_created_total") or ztoapi.get("fake_chats_created_total")):
+            continue
+        found[name] = {
+            "direct_round_trip_p50_ms": direct.get("chat_p50_ms"),
+            "direct_round_trip_p99_ms": direct.get("chat_p99_ms"),
+            "direct_span_p50_ms": direct.get("chat_span_p50_ms"),
+            "ztoapi_span_p50_ms": ztoapi.get("chat_span_p50_ms"),
+            "ztoapi_span_p99_ms": ztoapi.get("chat_span_p99_ms"),
+            "direct_ttft_p50_ms": direct.get("ttft_p50_ms") if result["stream"] else None,
+            "ztoapi_ttft_p50_ms": ztoapi.get("ttft_p50_ms") if result["stream"] else None}
+    return found

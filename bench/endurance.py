@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from bench import procstat
+from bench.dialects import DIALECTS
 from bench.processes import API_KEY
 from bench.processes import ROOT
 from bench.processes import FakeUpstream
@@ -127,7 +128,7 @@ def main(argv=None):
     logs = Path(tempfile.mkdtemp(prefix="ztoapi-endurance-logs-"))
     fake = FakeUpstream(client_prefix, logs / "fakeupstream.log")
     try:
-        ztoapi = ZtoApi(ztoapi_prefix, fake.url, logs / "ztoapi.log")
+        ztoapi = ZtoApi(ztoapi_prefix, DIALECTS["2025"].ztoapi_env(fake.url), logs / "ztoapi.log")
         try:
             outcome = (soak if args.mode == "soak" else faults)(args, fake, ztoapi, client_prefix)
         finally:

@@ -55,10 +55,11 @@ def http_json(method, url, body=None, timeout=10):
 class FakeUpstream:
     """bench/fakeupstream.py in its own process."""
 
-    def __init__(self, prefix, log_path, framing="chunked"):
+    def __init__(self, prefix, log_path, framing="chunked", dialect="2025"):
         self.log = open(log_path, "w")
         self.process = subprocess.Popen(
-            prefix + [sys.executable, "-m", "bench.fakeupstream", "--port", "0", "--framing", framing],
+            prefix + [sys.executable, "-m", "bench.fakeupstream", "--port", "0", "--framing", framing,
+                      "--dialect", dialect],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.process.stdout.readline()
         if not line.startswith("listening on "):
@@ -70,8 +71,15 @@ class FakeUpstream:
     def set_delay(self, delay_ms, cut_every=0):
         http_json("POST", f"{self.url}/__bench/settings", {"delay_ms": delay_ms, "cut_every": cut_every})
 
+    def set_dialect(self, dialect):
+        http_json("POST", f"{self.url}/__bench/settings", {"dialect": dialect})
+
     def stats(self):
         return http_json("GET", f"{self.url}/__bench/stats")
+
+    def chat_spans(self):
+        """The 2026 chats' creation → completion times since the last call (then forgotten)."""
+        return http_json("POST", f"{self.url}/__bench/chat-spans", {})
 
     def stop(self):
         if self.process.poll() is None:
@@ -85,15 +93,15 @@ class FakeUpstream:
 
 
 class ZtoApi:
-    """ZtoApi as deployed: gunicorn, gevent worker class, WEB_CONCURRENCY=1."""
+    """ZtoApi as deployed: gunicorn, gevent worker class, WEB_CONCURRENCY=1; `upstream_env` points it
+    at the fake (bench.dialects)."""
 
-    def __init__(self, prefix, upstream_url, log_path, extra_env=None):
+    def __init__(self, prefix, upstream_env, log_path, extra_env=None):
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.data_dir = tempfile.mkdtemp(prefix="ztoapi-bench-")
-        env = dict(os.environ, PORT=str(port), WEB_CONCURRENCY="1", DEBUG_MODE="false",
-                   UPSTREAM_URL=f"{upstream_url}/api/chat/completions", DEFAULT_KEY=API_KEY,
-                   DATA_DIR=self.data_dir, **(extra_env or {}))
+        env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "1", "DEBUG_MODE": "false",
+               "DEFAULT_KEY": API_KEY, "DATA_DIR": self.data_dir, **upstream_env, **(extra_env or {})}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.code = code_fingerprint()
         self.log = open(log_path, "w")

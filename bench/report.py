@@ -1,24 +1,17 @@
-"""The results as Markdown: one table per thinking mode (ZtoApi beside direct), targets, search, profile."""
+"""The results as Markdown: issue 16's goals per dialect on top, then per dialect one table per thinking
+mode (ZtoApi beside direct), then errors, the concurrency search and the profile."""
+from bench.report_goals import chat_sentence
+from bench.report_goals import chat_table
+from bench.report_goals import goals_table
+from bench.tables import counts
+from bench.tables import ms
+from bench.tables import number
+from bench.tables import percent
+from bench.tables import table_row
 
 COLUMNS = ("scenario", "path", "ok / errors", "TTFT p50", "TTFT p99", "total p50", "total p99",
            "chunks / reply", "events/s", "ZtoApi CPU / req", "CPU / event", "ZtoApi peak RSS",
            "CPU 1 busy")
-
-
-def ms(value, digits=2):
-    return "–" if value is None else f"{value:,.{digits}f} ms"
-
-
-def number(value, digits=0, unit=""):
-    return "–" if value is None else f"{value:,.{digits}f}{unit}"
-
-
-def percent(value):
-    return "–" if value is None else f"{value * 100:.0f} %"
-
-
-def table_row(cells):
-    return "| " + " | ".join(cells) + " |"
 
 
 def path_row(label, path, figures, stream):
@@ -57,38 +50,22 @@ def overhead_table(mode):
     return "\n".join(lines)
 
 
-def figure(value):
-    """Whole numbers without decimals, others with two."""
-    if value is None:
-        return "–"
-    return number(value, 0 if float(value).is_integer() else 2)
-
-
-def targets_table(targets):
-    lines = [table_row(["target", "measured", "limit", "met"]), table_row(["---"] * 4)]
-    for t in targets:
-        met = {True: "yes", False: "**no**", None: "–"}[t["met"]]
-        lines.append(table_row([t["target"], figure(t["measured"]), figure(t["limit"]), met]))
-    return "\n".join(lines)
-
-
-def counts(tally):
-    return ", ".join(f"{key} × {count:,}" for key, count in sorted(tally.items(), key=lambda kv: -kv[1])) or "–"
-
-
-def error_notes(modes):
-    """Where replies failed: the client's error kinds and what ZtoApi's log says, per scenario."""
+def error_notes(dialects):
+    """Where replies failed: the client's error kinds, what ZtoApi's log says and why the fake
+    rejected requests, per dialect and scenario."""
     notes = []
-    for mode, scenarios in modes.items():
-        for name, result in scenarios.items():
-            for path in ("direct", "ztoapi"):
-                figures = result[path]
-                if figures["errors_total"] or (path == "ztoapi" and figures.get("ztoapi_log")):
-                    notes.append(f"- thinking {mode}, ({name}), {path}: client saw "
-                                 f"{counts(figures['errors_by_kind'])}"
-                                 + (f"; ZtoApi's log: {counts(figures['ztoapi_log'])}" if path == "ztoapi" else "")
-                                 + (f"; the fake rejected {figures['fake_rejected_total']:,} request(s)"
-                                    if figures["fake_rejected_total"] else ""))
+    for dialect, found in dialects.items():
+        for mode, scenarios in found["modes"].items():
+            for name, result in scenarios.items():
+                for path in ("direct", "ztoapi"):
+                    figures = result[path]
+                    if figures["errors_total"] or (path == "ztoapi" and figures.get("ztoapi_log")):
+                        notes.append(f"- {dialect}, thinking {mode}, ({name}), {path}: client saw "
+                                     f"{counts(figures['errors_by_kind'])}"
+                                     + (f"; ZtoApi's log: {counts(figures['ztoapi_log'])}" if path == "ztoapi" else "")
+                                     + (f"; the fake rejected {figures['fake_rejected_total']:,} request(s): "
+                                        f"{counts(figures.get('fake_rejected_why') or {})}"
+                                        if figures["fake_rejected_total"] else ""))
     return "\n".join(notes)
 
 
@@ -119,43 +96,68 @@ def idle_note(profile):
             "tower in the flame graph).")
 
 
+MODES = (("off", "Thinking off"), ("on", "Thinking on (reasoning phase first)"))
+
+
+def dialect_section(name, dialect):
+    parts = [f"## {dialect['title']} (`{name}`): {dialect['model']}, upstream `{dialect['upstream_model']}`", ""]
+    for mode, title in MODES:
+        if dialect["modes"].get(mode):
+            parts += [f"### {title}", "", scenario_table(dialect["modes"][mode]), "",
+                      overhead_table(dialect["modes"][mode]), ""]
+    for mode, found in dialect.get("chat_creation", {}).items():
+        parts += [f"### Chat creation, thinking {mode}", "",
+                  "Direct: the load generator's round trip (chats/new written → its answer read); at the fake, "
+                  "on both paths: a chats/new request arriving → the completion naming that chat arriving.", "",
+                  chat_table(found), ""]
+    return parts
+
+
 def markdown(results):
     meta = results["meta"]
+    dialects = results["dialects"]
     parts = [f"# ZtoApi benchmark ({meta['date']})", "",
              f"`{meta['command']}` on {meta['machine']}; {meta['pinning']}. "
              f"Each figure is the median of {meta['runs']} run(s); TTFT is the time to the first "
-             "content delta (for the direct path: the first upstream answer event). "
+             "content delta (for the direct path: the first upstream answer event; in the 2026 dialect "
+             "counted from writing the chat-creation request, on both paths). "
              "CPU 1 busy = (fake + load generator CPU) / wall time: near 100 % the harness, not "
              "ZtoApi, limits the run. ZtoApi waiting for CPU 0 = the worker's run-queue wait / wall "
              "time: other processes on its core (noise).", ""]
-    codes = {result.get("ztoapi_code") for mode in results["modes"].values() for result in mode.values()}
+    codes = {result.get("ztoapi_code") for dialect in dialects.values() for mode in dialect["modes"].values()
+             for result in mode.values()}
     if len(codes) > 1:
         parts += ["**ZtoApi's code changed during this run** (its source hash differs between "
                   "scenarios): compare the scenarios with care.", ""]
-    for mode, title in (("off", "Thinking off"), ("on", "Thinking on (reasoning phase first)")):
-        if results["modes"].get(mode):
-            parts += [f"## {title}", "", scenario_table(results["modes"][mode]), "",
-                      overhead_table(results["modes"][mode]), ""]
-    notes = error_notes(results["modes"])
+    parts += ["## Goals (issue 16): ZtoApi against direct in the same run", "", goals_table(dialects), ""]
+    parts += [sentence for sentence in (chat_sentence(d) for d in dialects.values()) if sentence]
+    parts += [""]
+    for name, dialect in dialects.items():
+        parts += dialect_section(name, dialect)
+    notes = error_notes(dialects)
     if notes:
         parts += ["## Errors and warnings", "", notes, ""]
-    if results.get("targets"):
-        parts += ["## Targets (issue 7)", "", targets_table(results["targets"]), ""]
     if results.get("search"):
-        parts += ["## Largest concurrency with 0 errors (scenario c, one run each)", "",
-                  f"Largest with 0 errors: **{number(results['search']['largest_ok'])}**"
-                  f"{' (' + results['search']['stopped'] + ')' if results['search'].get('stopped') else ''}.", "",
-                  search_table(results["search"]), ""]
+        search = results["search"]
+        parts += [f"## Largest concurrency with 0 errors (scenario c, {search.get('dialect')}, one run each)", "",
+                  f"Largest with 0 errors: **{number(search['largest_ok'])}**"
+                  f"{' (' + search['stopped'] + ')' if search.get('stopped') else ''}.", "",
+                  search_table(search), ""]
     if results.get("profile"):
-        profile = results["profile"]
-        if profile.get("top_own"):
-            parts += [f"## Profile of scenario (b): top frames by own time ({profile['samples']:,} samples)", "",
-                      f"Flame graph: `{profile['flamegraph']}` (py-spy, {profile['rate']} "
-                      f"samples/s, {profile['seconds']} s, under {profile['load']['ok']:,} requests with "
-                      f"{profile['load']['errors']} errors)." + idle_note(profile), "",
-                      profile_table(profile["top_own"], "own time"), "",
-                      "ZtoApi's functions by inclusive time (share of samples with the function on the stack):", "",
-                      profile_table(profile["top_inclusive_ztoapi"], "inclusive"), ""]
-        elif profile.get("skipped"):
-            parts += ["## Profile of scenario (b)", "", f"Not recorded: {profile['skipped']}", ""]
+        parts += profile_section(results["profile"])
     return "\n".join(parts)
+
+
+def profile_section(profile):
+    if profile.get("top_own"):
+        return [f"## Profile of scenario (b), {profile.get('dialect')}: top frames by own time "
+                f"({profile['samples']:,} samples)", "",
+                f"Flame graph: `{profile['flamegraph']}` (py-spy, {profile['rate']} "
+                f"samples/s, {profile['seconds']} s, under {profile['load']['ok']:,} requests with "
+                f"{profile['load']['errors']} errors)." + idle_note(profile), "",
+                profile_table(profile["top_own"], "own time"), "",
+                "ZtoApi's functions by inclusive time (share of samples with the function on the stack):", "",
+                profile_table(profile["top_inclusive_ztoapi"], "inclusive"), ""]
+    if profile.get("skipped"):
+        return ["## Profile of scenario (b)", "", f"Not recorded: {profile['skipped']}", ""]
+    return []

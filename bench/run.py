@@ -1,8 +1,10 @@
-"""Run the benchmark: the fake upstream, ZtoApi under gunicorn, the scenarios, direct and through ZtoApi.
+"""Run the benchmark: the fake upstream, ZtoApi under gunicorn, the scenarios, direct and through ZtoApi,
+for each upstream (chat.z.ai's 2025 and 2026 dialects, Z.ai's API).
 
-    python -m bench.run                      # scenarios a-d, thinking off, 3 runs each
+    python -m bench.run                      # scenarios a-d, thinking off, 3 runs each, every dialect
     python -m bench.run --thinking --max-concurrency-search --profile   # what `make bench` runs
     python -m bench.run --quick              # the smoke: tiny counts, one run, seconds
+    python -m bench.run --dialects 2026 --scenarios a,b --runs 1        # a subset
 
 Writes bench/results/latest.json and latest.md (or --results DIR) and docs/bench.png; prints
 the Markdown. See bench/README.md.
@@ -28,6 +30,7 @@ from bench import aggregate  # noqa: E402
 from bench import report  # noqa: E402
 from bench import scenarios  # noqa: E402
 from bench.measure import measure  # noqa: E402
+from bench.dialects import DIALECTS  # noqa: E402
 from bench.measure import run_loadgen  # noqa: E402
 from bench.processes import ROOT  # noqa: E402
 from bench.processes import FakeUpstream  # noqa: E402
@@ -42,6 +45,10 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke size: tiny counts, one run, no chart")
     parser.add_argument("--scenarios", default="a,b,c,d", help="comma-separated, of a,b,c,d")
+    parser.add_argument("--dialects", default="2025,2026,api",
+                        help="comma-separated, of 2025, 2026 and api, in order; NAME:off or NAME:on runs that "
+                             "dialect in one thinking mode only (e.g. 2025,2026:on). The search and the profile "
+                             "run on the first")
     parser.add_argument("--thinking", action="store_true", help="also run every scenario with thinking on")
     parser.add_argument("--runs", type=int, help="runs per scenario and path (default 3, quick 1)")
     parser.add_argument("--max-concurrency-search", action="store_true",
@@ -65,6 +72,14 @@ def parse_args(argv):
         args.plan = [table[name] for name in args.scenarios.split(",")]
     except KeyError as unknown:
         parser.error(f"unknown scenario {unknown}; use a, b, c, d")
+    args.dialect_plan = []
+    for item in args.dialects.split(","):
+        name, _, mode = item.partition(":")
+        if name not in DIALECTS or mode not in ("", "off", "on"):
+            parser.error(f"unknown dialect {item!r}; use {', '.join(DIALECTS)}, each optionally :off or :on")
+        args.dialect_plan.append((name, (mode,) if mode else ("off", "on") if args.thinking else ("off",)))
+    if len({name for name, _ in args.dialect_plan}) < len(args.dialect_plan):
+        parser.error("name each dialect once")
     return args
 
 
@@ -81,8 +96,9 @@ def brief(run):
 
 
 class Harness:
-    """The fake upstream (one for the whole run) and ZtoApi, pinned. ZtoApi is started afresh for
-    each scenario, so its peak RSS is that scenario's; the smoke (--quick) shares one."""
+    """The fake upstream (one for the whole run, speaking one dialect at a time) and ZtoApi, pinned.
+    ZtoApi is started afresh for each scenario, so its peak RSS is that scenario's; the smoke
+    (--quick) shares one per dialect."""
 
     def __init__(self, args, logs):
         self.args = args
@@ -90,7 +106,16 @@ class Harness:
         self.pin_ztoapi, self.pin_clients = pinning()
         self.extra_env = dict(item.split("=", 1) for item in args.env)
         self.fake = FakeUpstream(self.pin_clients, logs / "fakeupstream.log", args.framing)
+        self.dialect = None
         self.shared = None
+
+    def use(self, dialect):
+        """Measure `dialect` from now on: the fake speaks it, ZtoApi starts with its settings."""
+        if self.shared:
+            self.shared.stop()
+            self.shared = None
+        self.fake.set_dialect(dialect)
+        self.dialect = dialect
 
     @contextmanager
     def ztoapi(self, label):
@@ -106,8 +131,9 @@ class Harness:
             ztoapi.stop()
 
     def _start(self, label):
-        ztoapi = ZtoApi(self.pin_ztoapi, self.fake.url, self.logs / f"ztoapi-{label}.log", self.extra_env)
-        say(f"ZtoApi {ztoapi.url} (worker {ztoapi.worker}) for {label}")
+        ztoapi = ZtoApi(self.pin_ztoapi, DIALECTS[self.dialect].ztoapi_env(self.fake.url),
+                        self.logs / f"ztoapi-{self.dialect}-{label}.log", self.extra_env)
+        say(f"ZtoApi {ztoapi.url} (worker {ztoapi.worker}) for {self.dialect}, {label}")
         try:
             self.load(ztoapi, "ztoapi", scenarios.WARM_UP, False)
         except BaseException:
@@ -117,10 +143,10 @@ class Harness:
 
     def load(self, ztoapi, target, scenario, thinking):
         """The load generator alone, unmeasured."""
-        return run_loadgen(self.pin_clients, ztoapi.url, target, scenario, thinking)
+        return run_loadgen(self.pin_clients, ztoapi.url, target, self.dialect, scenario, thinking)
 
     def measure(self, ztoapi, target, scenario, thinking):
-        result = measure(scenario, target, thinking, self.fake, ztoapi, self.pin_clients)
+        result = measure(scenario, target, self.dialect, thinking, self.fake, ztoapi, self.pin_clients)
         say("  " + brief(result))
         return result
 
@@ -130,21 +156,34 @@ class Harness:
         self.fake.stop()
 
 
-def run_scenarios(harness):
-    modes = {}
-    for mode in (("off", "on") if harness.args.thinking else ("off",)):
-        modes[mode] = {}
+def run_dialect(harness, name, modes):
+    """Every scenario in each thinking mode, for one dialect."""
+    harness.use(name)
+    dialect = DIALECTS[name]
+    say(f"dialect {name}: {dialect.title}, model {dialect.model} ({dialect.upstream_model} upstream)")
+    results = {"title": dialect.title, "model": dialect.model, "upstream_model": dialect.upstream_model,
+               "ztoapi_env": dialect.ztoapi_env("<fake>"), "modes": run_scenarios(harness, modes)}
+    results["chat_creation"] = {mode: found for mode, scenarios in results["modes"].items()
+                                if (found := aggregate.chat_creation(scenarios))}
+    return results
+
+
+def run_scenarios(harness, modes):
+    found = {}
+    for mode in modes:
+        found[mode] = {}
         for scenario in harness.args.plan:
             runs = {"direct": [], "ztoapi": []}
             with harness.ztoapi(f"{scenario.name}-thinking-{mode}") as ztoapi:
                 for number in range(1, harness.args.runs + 1):
                     for target in ("direct", "ztoapi"):
-                        say(f"thinking {mode}, ({scenario.name}) {scenario.title}, run {number}, {target}")
+                        say(f"{harness.dialect}, thinking {mode}, ({scenario.name}) {scenario.title}, "
+                            f"run {number}, {target}")
                         runs[target].append(harness.measure(ztoapi, target, scenario, mode == "on"))
                 code = ztoapi.code
-            modes[mode][scenario.name] = aggregate.scenario_result(scenario, runs["direct"], runs["ztoapi"])
-            modes[mode][scenario.name]["ztoapi_code"] = code
-    return modes
+            found[mode][scenario.name] = aggregate.scenario_result(scenario, runs["direct"], runs["ztoapi"])
+            found[mode][scenario.name]["ztoapi_code"] = code
+    return found
 
 
 def fd_room():
@@ -232,12 +271,16 @@ def main(argv=None):
     try:
         results = {"meta": meta(args, bool(harness.pin_ztoapi))}
         results["meta"]["logs"] = str(logs)
-        results["modes"] = run_scenarios(harness)
+        results["dialects"] = {name: run_dialect(harness, name, modes) for name, modes in args.dialect_plan}
+        first = args.dialect_plan[0][0]
         if args.profile:
-            results["profile"] = optional(profile_b, harness)
+            harness.use(first)
+            results["profile"] = {**optional(profile_b, harness), "dialect": first}
         if args.max_concurrency_search:
-            results["search"] = optional(search_concurrency, harness)
-        results["targets"] = aggregate.targets(results["modes"], results.get("search"))
+            harness.use(first)
+            results["search"] = {**optional(search_concurrency, harness), "dialect": first}
+        for name, dialect in results["dialects"].items():
+            dialect["goals"] = aggregate.goals(dialect, results.get("search") if name == first else None)
         results["meta"]["load_average_at_end"] = os.getloadavg()
     finally:
         harness.stop()
@@ -253,8 +296,8 @@ def finish(args, results):
         from bench import chart
         chart.draw(results, args.chart)
     print(text)
-    failed = sum(path["errors_total"] for mode in results["modes"].values()
-                 for result in mode.values() for path in (result["direct"], result["ztoapi"]))
+    failed = sum(aggregate.errors(result) for dialect in results["dialects"].values()
+                 for mode in dialect["modes"].values() for result in mode.values())
     if (args.check or args.quick) and failed:
         say(f"{failed} request(s) failed or had a wrong reply")
         return 1
