@@ -16,6 +16,7 @@ import ipaddress
 import logging
 import math
 import os
+from functools import lru_cache
 
 from ztoapi.errors import ApiError
 from ztoapi.store import OutageLog
@@ -96,8 +97,10 @@ def trusted_networks(text):
     return networks
 
 
+@lru_cache(maxsize=1024)
 def parse_ip(text):
-    """An address, IPv4-mapped IPv6 taken as the IPv4 it maps; None when `text` is not one."""
+    """An address, IPv4-mapped IPv6 taken as the IPv4 it maps; None when `text` is not one
+    (remembered: every request parses its peer's address)."""
     try:
         address = ipaddress.ip_address(text.strip().removeprefix("[").removesuffix("]"))
     except ValueError:

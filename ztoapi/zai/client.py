@@ -1,15 +1,14 @@
 """chat.z.ai's web chat as an upstream (ztoapi.upstream): one requests.Session per app, both
 dialects, the credential pool, and the attempts before the first byte."""
-import http.cookiejar
 import logging
 import time
 import uuid
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
 
 from ztoapi.errors import ApiError
+from ztoapi.upstream.http import make_session
 from ztoapi.upstream.http import send
 from ztoapi.zai import failures
 from ztoapi.zai.attempts import Attempts
@@ -31,20 +30,6 @@ PROBE_EVERY_SECONDS = 5.0      # how often /readyz checks again that a failure's
 TROUBLE = {"upstream_unreachable": "network", "upstream_timeout": "network", "upstream_blocked": "network",
            "upstream_credential_unavailable": "credentials", "upstream_unauthorized": "credentials",
            "upstream_captcha_required": "captcha"}
-
-
-def make_session(settings):
-    """A pooled session that keeps no cookies and reads no proxy settings per request."""
-    session = requests.Session()
-    session.trust_env = False
-    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.upstream_pool_size,
-                          max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    if settings.upstream_proxy:
-        session.proxies = {"http": settings.upstream_proxy, "https": settings.upstream_proxy}
-    return session
 
 
 class ZaiClient:

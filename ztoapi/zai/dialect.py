@@ -6,9 +6,11 @@ whole conversation) and ztoapi.zai.dialect2026 (a chat created first, then a sig
 /api/v2/chat/completions carrying one user message). Both sign with the same algorithm
 (ztoapi.zai.signing) and upload images the same way.
 """
+import time
 import uuid
 from datetime import datetime
 from datetime import timezone
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from ztoapi.fairness import breathe
@@ -92,7 +94,13 @@ def text_of(content):
 
 
 def variables():
-    now = datetime.now(timezone.utc)
+    """The page's prompt variables for now (a fresh dict; formatted once per second)."""
+    return dict(_variables_at(int(time.time())))
+
+
+@lru_cache(maxsize=1)
+def _variables_at(second):
+    now = datetime.fromtimestamp(second, timezone.utc)
     return {"{{USER_NAME}}": "Guest", "{{USER_LOCATION}}": "Unknown",
             "{{CURRENT_DATETIME}}": now.strftime("%Y-%m-%d %H:%M:%S"),
             "{{CURRENT_DATE}}": now.strftime("%Y-%m-%d"),

@@ -6,7 +6,7 @@ import time
 import orjson
 
 from ztoapi.errors import ApiError
-from ztoapi.zai.client import make_session
+from ztoapi.upstream.http import make_session
 from ztoapi.upstream.http import send
 from ztoapi.zaiapi import failures
 from ztoapi.zaiapi.attempts import Attempts
