@@ -32,19 +32,25 @@ SCREEN = {
 }
 
 
-def fingerprint(origin, chat_id, now):
-    """The browser fields of a 2026 completion's query string, in the page's order."""
+def fingerprint(origin):
+    """The browser fields of a 2026 completion's query string, in the page's order; None marks
+    the fields each request fills in (`page_state`)."""
     host = origin.split("://", 1)[-1]
     return {
         **SCREEN,
-        "current_url": f"{origin}/c/{chat_id}", "pathname": f"/c/{chat_id}",
+        "current_url": None, "pathname": None,
         "host": host, "hostname": host.split(":")[0], "protocol": origin.split("://")[0] + ":",
-        "title": PAGE_TITLE, "timezone_offset": "0",
-        "local_time": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "utc_time": format_datetime(now, usegmt=True),
+        "title": PAGE_TITLE, "timezone_offset": "0", "local_time": None, "utc_time": None,
         "is_mobile": "false", "is_touch": "false", "max_touch_points": "0",
         "browser_name": "Chrome", "os_name": "Windows",
     }
+
+
+def page_state(origin, chat_id, now):
+    """The fingerprint fields that change: the chat's address and the clock."""
+    return {"current_url": f"{origin}/c/{chat_id}", "pathname": f"/c/{chat_id}",
+            "local_time": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "utc_time": format_datetime(now, usegmt=True)}
 
 
 def utc_now():

@@ -8,18 +8,19 @@ then a signed POST /api/v2/chat/completions names that chat and carries only tha
 import time
 import uuid
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 import orjson
 
 from ztoapi.zai import transcript
 from ztoapi.zai.browser import device_id
 from ztoapi.zai.browser import fingerprint
+from ztoapi.zai.browser import page_state
 from ztoapi.zai.browser import utc_now
 from ztoapi.zai.dialect import Dialect
 from ztoapi.zai.dialect import file_item
 from ztoapi.zai.dialect import image_ref
 from ztoapi.zai.dialect import variables
+from ztoapi.zai.query import QueryTemplate
 from ztoapi.zai.signing import sign
 
 NEW_CHAT_PATH = "/api/v1/chats/new"
@@ -44,6 +45,9 @@ class Dialect2026(Dialect):
         super().__init__(settings, fe_version)
         self.new_chat_url = self.origin + NEW_CHAT_PATH
         self.completions_url = self.origin + COMPLETIONS_PATH
+        self.query = QueryTemplate({
+            "timestamp": None, "requestId": None, "user_id": None, "version": "0.0.1", "platform": "web",
+            "token": None, **fingerprint(self.origin), "signature_timestamp": None})
 
     def prepare(self, chat):
         """The Prepared message of `chat`; raises TypeError for text JSON cannot carry."""
@@ -93,10 +97,9 @@ class Dialect2026(Dialect):
         now_ms = int(now.timestamp() * 1000)
         request_id = str(uuid.uuid4())
         text, content = prepared.text, self.content(prepared, uploads)
-        query = urlencode({
-            "timestamp": now_ms, "requestId": request_id, "user_id": credential.user_id,
-            "version": "0.0.1", "platform": "web", "token": credential.token,
-            **fingerprint(self.origin, chat_id, now), "signature_timestamp": now_ms})
+        query = self.query.fill(timestamp=now_ms, requestId=request_id, user_id=credential.user_id,
+                                token=credential.token, signature_timestamp=now_ms,
+                                **page_state(self.origin, chat_id, now))
         headers = self.headers(credential.token, referer=f"{self.origin}/c/{chat_id}")
         headers["Accept"] = "application/json, text/event-stream"
         headers["Content-Type"] = "application/json"
