@@ -41,7 +41,8 @@ test: | python-check
 clean:
 	rm -rf $(VENV) tests/js/node_modules .pytest_cache
 
-# Benchmark (bench/README.md): not part of `make test`; takes about 75 minutes on 2 cores.
+# Benchmark (bench/README.md): not part of `make test`; takes about an hour on 2 cores (about
+# 18 minutes per upstream, then 5 for the search and the profile).
 # `make bench` runs scenarios a-d for each upstream (chat.z.ai's 2025 and 2026 dialects, Z.ai's API;
 # thinking off and on, 3 runs each), then the concurrency search and the py-spy profile (2025), and
 # writes bench/results/latest.{json,md}, docs/bench.png, docs/flamegraph-b.svg.
