@@ -3,7 +3,6 @@ import orjson
 import pytest
 import requests
 
-from ztoapi.upstream.http import OriginPools
 from ztoapi.upstream.http import prepared_request
 
 HEADERS = {"Authorization": "Bearer a.b.c", "X-FE-Version": "prod-fe-1.1.98", "Content-Type": "application/json",
@@ -32,23 +31,3 @@ def test_anything_else_is_prepared_by_requests():
     quoted = prepared_request("POST", "http://127.0.0.1/a b?q=é", {}, data=b"{}")
     assert quoted.url == "http://127.0.0.1/a%20b?q=%C3%A9"
 
-
-def pool_for(adapter, url, proxies=None):
-    return adapter.get_connection_with_tls_context(prepared_request("GET", url, {}), True, proxies)
-
-
-def test_an_origin_pool_is_looked_up_once():
-    adapter = OriginPools(pool_connections=2)
-    first = pool_for(adapter, "http://127.0.0.1:8080/api/v1/chats/new")
-    adapter.poolmanager.pools.clear()   # requests would now make a new pool for the origin
-    assert pool_for(adapter, "http://127.0.0.1:8080/api/v2/chat/completions?x=1") is first
-    other = pool_for(adapter, "http://127.0.0.1:8081/api/v1/chats/new")
-    assert other is not first and (other.host, other.port) == ("127.0.0.1", 8081)
-    assert pool_for(adapter, "https://127.0.0.1:8080/api/models") is not first
-
-
-def test_through_a_proxy_requests_picks_the_pool():
-    adapter = OriginPools()
-    direct = pool_for(adapter, "http://127.0.0.1:8080/")
-    proxied = pool_for(adapter, "http://127.0.0.1:8080/", {"http": "http://127.0.0.1:3128"})
-    assert proxied is not direct and proxied.port == 3128

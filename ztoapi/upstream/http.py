@@ -1,58 +1,20 @@
-"""What both HTTP upstreams (chat.z.ai, Z.ai's API) share: one pooled session, requests prepared
-and sent directly, one call with its failures as the upstream's ApiErrors, and an open streamed
-response read block by block.
+"""What both HTTP upstreams (chat.z.ai, Z.ai's API) share: requests prepared and sent directly,
+one call with its failures as the upstream's ApiErrors, and an open streamed response read block
+by block. Their sessions come from ztoapi.upstream.pools.
 
 `failures` is the upstream's own module of errors (ztoapi.zai.failures, ztoapi.zaiapi.failures):
 each has `unreachable(error)`, `timed_out(connecting=False)` and `cut_short()`, worded for it.
 """
-import http.cookiejar
 import socket
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from ztoapi.errors import ApiError
 
 READ_FAILURES = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
 DRAIN_BYTES = 64 * 1024
-MAX_ORIGINS = 16
-
-
-def make_session(settings):
-    """A pooled session that keeps no cookies and reads no proxy settings per request."""
-    session = requests.Session()
-    session.trust_env = False
-    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    adapter = OriginPools(pool_connections=4, pool_maxsize=settings.upstream_pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    if settings.upstream_proxy:
-        session.proxies = {"http": settings.upstream_proxy, "https": settings.upstream_proxy}
-    return session
-
-
-class OriginPools(HTTPAdapter):
-    """An HTTPAdapter that finds the connection pool of an origin once, not on every request
-    (requests parses the URL and builds the pool's key each time: 2 % of a stream's CPU in the
-    benchmark's profile). Through a proxy, requests picks the pool each time as usual."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self._pools = {}
-
-    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
-        if proxies or cert:
-            return super().get_connection_with_tls_context(request, verify, proxies, cert)
-        url = request.url
-        key = (url[:url.find("/", url.find("//") + 2)], verify)
-        pool = self._pools.get(key)
-        if pool is None:
-            if len(self._pools) >= MAX_ORIGINS:
-                self._pools.clear()
-            pool = self._pools[key] = super().get_connection_with_tls_context(request, verify)
-        return pool
 
 
 def prepared_request(method, url, headers, data=None, **other):

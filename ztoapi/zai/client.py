@@ -8,8 +8,8 @@ import orjson
 import requests
 
 from ztoapi.errors import ApiError
-from ztoapi.upstream.http import make_session
 from ztoapi.upstream.http import send
+from ztoapi.upstream.pools import make_session
 from ztoapi.zai import failures
 from ztoapi.zai.attempts import Attempts
 from ztoapi.zai.browser import BROWSER_HEADERS

@@ -6,8 +6,8 @@ import time
 import orjson
 
 from ztoapi.errors import ApiError
-from ztoapi.upstream.http import make_session
 from ztoapi.upstream.http import send
+from ztoapi.upstream.pools import make_session
 from ztoapi.zaiapi import failures
 from ztoapi.zaiapi.attempts import Attempts
 from ztoapi.zaiapi.keys import KeyPool
